@@ -128,5 +128,5 @@ def _overlap(a: Sequence[str], b: Sequence[str]) -> str | None:
     for pa in a:
         for pb in b:
             if patterns_overlap(pa, pb):
-                return pa if pa == pb else f"{pa} and {pb}"
+                return pb if pa.endswith("/*") else pa  # the narrower pattern names the clash
     return None

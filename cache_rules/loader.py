@@ -103,6 +103,7 @@ def load_policy_dir(directory: str | os.PathLike[str]) -> LoadResult:
         if site is not None:
             loaded.append(site)
     result.diagnostics.extend(lint_policy(loaded, result.policy))
+    result.diagnostics.sort(key=lambda d: (d.location.file, d.location.line, d.location.column))
     return result
 
 
@@ -240,14 +241,14 @@ class _Walker:
         rules = self.rules(top["rules"][1], groups, "rules", None) if "rules" in top else []
         overrides = self.overrides(top["overrides"][1], groups) if "overrides" in top else []
 
-        if site is None or origin is None or "rules" not in top:
-            return None, self.diags
+        if site is None or not isinstance(top.get("rules", (None, None))[1], yaml.SequenceNode):
+            return None, self.diags  # without a rule list, rule checks would only repeat the error
         stem = Path(self.file).stem
         if stem != site:
             self.warn(top["site"][1], "file-name",
                       f"file is named {Path(self.file).name}; the convention is {site}.yaml")
         return SitePolicy(
-            site=site, aliases=tuple(aliases), origin=origin,
+            site=site, aliases=tuple(aliases), origin=origin or "",
             enabled=True if enabled is None else enabled, groups=groups,
             rules=tuple(rules), overrides=tuple(overrides), file=self.file, location=self.loc(root),
         ), self.diags
@@ -368,10 +369,12 @@ class _Walker:
             rule_id = given or default_id
         if "comment" in fields:
             self.text(fields["comment"][1], "comment")
-        if not ok or ttl is None:
+        if not ok:
             return None
+        # A bad ttl is already reported; the selector still takes part in the duplicate
+        # and tie checks so that one run lists every problem of the file.
         return Rule(id=rule_id, path_rank=path_rank, path=path, type_rank=type_rank,
-                    type_value=type_value, patterns=patterns, ttl=ttl, location=self.loc(node),
+                    type_value=type_value, patterns=patterns, ttl=ttl or 0, location=self.loc(node),
                     window=window)
 
     def action(self, node: yaml.Node, fields: _Fields) -> int | None:

@@ -26,6 +26,8 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Characters allowed verbatim in a normalised path (pchar + "/"), everything else escaped.
 _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 _HEX = frozenset("0123456789abcdefABCDEF")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
@@ -140,12 +142,11 @@ def _check_policy_path(value: object, what: str) -> str:
         raise ValueError(f"{what} {value!r} must start with /")
     if "?" in value or "#" in value:
         raise ValueError(f"{what} {value!r} must not contain a query or fragment")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if _CONTROL.search(value):
         raise ValueError(f"{what} {value!r} contains control characters")
-    for m in re.finditer("%", value):
-        esc = value[m.start() + 1 : m.start() + 3]
-        if len(esc) < 2 or not all(c in _HEX for c in esc):
-            raise ValueError(f"{what} {value!r} has a malformed percent escape at offset {m.start()}")
+    bad = _BAD_ESCAPE.search(value)
+    if bad:
+        raise ValueError(f"{what} {value!r} has a malformed percent escape at offset {bad.start()}")
     return normalize_path(value)
 
 
