@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policygen import random_requests, write_big_site  # noqa: E402
+from policygen import random_requests, write_big_site
 
-from cache_rules.loader import load_policy_dir  # noqa: E402
-from cache_rules.model import PathRank  # noqa: E402
-from cache_rules.resolve import SiteResolver, linear_decide  # noqa: E402
+from cache_rules.loader import load_policy_dir
+from cache_rules.model import PathRank
+from cache_rules.resolve import SiteResolver, linear_decide
 
 
 def main() -> int:
