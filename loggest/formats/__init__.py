@@ -1,0 +1,86 @@
+"""Log formats: named presets and user-given Apache/nginx specifications.
+
+``resolve_format("combined")``, ``resolve_format("nginx:$remote_addr …")``,
+``resolve_format("apache:%h %l %u %t \\"%r\\" %>s %b")`` or a bare spec string (``%`` →
+Apache notation, ``$`` → nginx). ``w3c`` and ``cloudfront`` read their columns from the
+files' ``#Fields:`` directives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loggest.formats.model import Field, FormatError, Token
+from loggest.formats.reference import TokenParser, W3CParser
+from loggest.formats.specs import parse_apache, parse_nginx
+
+CLF = '%h %l %u %t "%r" %>s %b'
+COMBINED = CLF + ' "%{Referer}i" "%{User-Agent}i"'
+
+# name → (notation, spec, description)
+PRESETS: dict[str, tuple[str, str, str]] = {
+    "clf": ("apache", CLF, "NCSA common log format"),
+    "combined": ("apache", COMBINED, "NCSA combined (Apache/nginx default)"),
+    "varnishncsa": ("apache", '%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i"',
+                    "varnishncsa default format"),
+    "varnishncsa-cdn": ("apache", '%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
+                        '%{Varnish:handling}x %D', "varnishncsa as cdnctl's Varnish edges log"),
+    "nginx-cdn": ("nginx", '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                  '"$http_referer" "$http_user_agent" "$host" $upstream_cache_status $request_time',
+                  "nginx as cdnctl's nginx edges log (combined + host, cache status, time taken)"),
+    "w3c": ("w3c", "", "W3C extended log file (#Fields: directive, space-separated)"),
+    "cloudfront": ("cloudfront", "", "Amazon CloudFront standard logs (W3C, tab-separated)"),
+}
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    name: str
+    notation: str                         # apache | nginx | w3c | cloudfront
+    spec: str = ""
+    tokens: tuple[Token, ...] = field(default=())
+
+    @property
+    def is_w3c(self) -> bool:
+        return self.notation in ("w3c", "cloudfront")
+
+    @property
+    def has_host(self) -> bool | None:
+        """Whether lines carry the site (None: decided by each file's #Fields)."""
+        if self.is_w3c:
+            return None
+        return any(isinstance(t, Field) and t.kind == "host" for t in self.tokens)
+
+    def parser(self, site: str | None = None) -> TokenParser | W3CParser:
+        if self.notation == "cloudfront":
+            return W3CParser("\t", site, cloudfront=True)
+        if self.notation == "w3c":
+            return W3CParser(" ", site)
+        return TokenParser(self.tokens, site)
+
+
+def resolve_format(spec: str) -> LogFormat:
+    """A preset name, ``apache:SPEC``, ``nginx:SPEC``, or a bare Apache/nginx spec."""
+    text = spec.strip()
+    if text in PRESETS:
+        notation, body, _desc = PRESETS[text]
+        return _build(text, notation, body)
+    for prefix in ("apache", "nginx"):
+        if text.startswith(prefix + ":"):
+            return _build(text, prefix, text[len(prefix) + 1:])
+    if text.startswith("log_format") or ("$" in text and "%" not in text):
+        return _build(text, "nginx", text)
+    if "%" in text:
+        return _build(text, "apache", text)
+    raise FormatError(f"unknown log format {spec!r}: use one of {', '.join(PRESETS)}, "
+                      "an Apache LogFormat string (%h …) or an nginx log_format string ($remote_addr …)")
+
+
+def _build(name: str, notation: str, body: str) -> LogFormat:
+    if notation in ("w3c", "cloudfront"):
+        return LogFormat(name, notation)
+    tokens = parse_apache(body) if notation == "apache" else parse_nginx(body)
+    return LogFormat(name, notation, body, tuple(tokens))
+
+
+__all__ = ["PRESETS", "FormatError", "LogFormat", "resolve_format"]

@@ -1,0 +1,225 @@
+"""Field text → record values, the pure-Python reference semantics of every field kind.
+
+:mod:`.sql` implements the same conversions in ClickHouse SQL; the differential tests
+(``tests/loggest/test_differential.py``) hold the two to identical output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from loggest.formats.cache_status import cache_class
+from loggest.formats.model import COL, COLUMNS, KIND_COLUMNS, Field
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = {m: i + 1 for i, m in enumerate(MONTHS)}
+MIN_YEAR, MAX_YEAR = 1970, 2100     # ClickHouse DateTime range, with margin
+
+CLF_TIME_RE = re.compile(r"\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}")
+ISO_TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+MSEC_RE = re.compile(r"\d{1,10}(\.\d{1,6})?")
+W3C_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
+W3C_TIME_RE = re.compile(r"\d\d:\d\d:\d\d")
+DECIMAL_RE = re.compile(r"\d{1,12}(\.\d+)?")
+INT_RE = re.compile(r"\d{1,18}")
+STATUS_RE = re.compile(r"\d{3}")
+HOST_PORT_RE = re.compile(r":[0-9]+$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class LineError(ValueError):
+    """The line cannot become a record; the message is the quarantine reason."""
+
+
+def _ascii_lower(value: str) -> str:
+    return value.lower() if value.isascii() else "".join(c.lower() if c.isascii() else c for c in value)
+
+
+def _dash_none(value: str) -> str | None:
+    return None if value == "-" else value
+
+
+def _utc(year: int, month: int, day: int, hh: int, mm: int, ss: int, what: str, raw: str) -> datetime:
+    if not (MIN_YEAR <= year < MAX_YEAR) or hh > 23 or mm > 59 or ss > 59:
+        raise LineError(f"bad {what}: {raw[:80]}")
+    try:
+        return datetime(year, month, day, hh, mm, ss, tzinfo=UTC)
+    except ValueError:
+        raise LineError(f"bad {what}: {raw[:80]}") from None
+
+
+_clf_cache: dict[str, tuple[datetime, int]] = {}
+
+
+def clf_time(raw: str) -> tuple[datetime, int]:
+    hit = _clf_cache.get(raw)
+    if hit is not None:
+        return hit
+    if not CLF_TIME_RE.fullmatch(raw) or raw[3:6] not in _MONTH:
+        raise LineError(f"bad time: {raw[:80]}")
+    offset = (int(raw[22:24]) * 60 + int(raw[24:26])) * (-1 if raw[21] == "-" else 1)
+    local = _utc(int(raw[7:11]), _MONTH[raw[3:6]], int(raw[0:2]), int(raw[12:14]), int(raw[15:17]),
+                 int(raw[18:20]), "time", raw)
+    result = (local - timedelta(minutes=offset), offset)
+    if len(_clf_cache) > 4096:
+        _clf_cache.clear()
+    _clf_cache[raw] = result
+    return result
+
+
+def iso_time(raw: str) -> tuple[datetime, int]:
+    if not ISO_TIME_RE.fullmatch(raw):
+        raise LineError(f"bad time: {raw[:80]}")
+    offset = (int(raw[20:22]) * 60 + int(raw[23:25])) * (-1 if raw[19] == "-" else 1)
+    local = _utc(int(raw[0:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]),
+                 int(raw[17:19]), "time", raw)
+    return local - timedelta(minutes=offset), offset
+
+
+def msec_time(raw: str) -> tuple[datetime, int]:
+    if not MSEC_RE.fullmatch(raw):
+        raise LineError(f"bad time: {raw[:80]}")
+    when = _EPOCH + timedelta(seconds=int(raw.partition(".")[0]))
+    if when.year >= MAX_YEAR:
+        raise LineError(f"bad time: {raw[:80]}")
+    return when, 0
+
+
+def w3c_time(date: str, time: str) -> tuple[datetime, int]:
+    if not W3C_DATE_RE.fullmatch(date) or not W3C_TIME_RE.fullmatch(time):
+        raise LineError(f"bad date/time: {date[:40]} {time[:40]}")
+    return _utc(int(date[0:4]), int(date[5:7]), int(date[8:10]), int(time[0:2]), int(time[3:5]),
+                int(time[6:8]), "date/time", f"{date} {time}"), 0
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    path, sep, query = target.partition("?")
+    return path, (query if sep else None)
+
+
+def request(raw: str) -> tuple[str | None, str | None, str | None, str | None]:
+    parts = raw.split(" ")
+    if len(parts) == 3:
+        path, query = split_target(parts[1])
+        return parts[0], path, query, parts[2]
+    if len(parts) == 2:
+        path, query = split_target(parts[1])
+        return parts[0], path, query, None
+    return None, None, None, None           # '-', TLS probes, garbage: kept, fields NULL
+
+
+def integer(raw: str, what: str) -> int:
+    if not INT_RE.fullmatch(raw):
+        raise LineError(f"bad {what}: {raw[:80]}")
+    return int(raw)
+
+
+def micros(raw: str, scale: int) -> int | None:
+    """Decimal text in a unit worth ``scale`` µs → integer µs (extra digits truncated)."""
+    if raw == "-":
+        return None
+    if not DECIMAL_RE.fullmatch(raw):
+        raise LineError(f"bad time taken: {raw[:80]}")
+    whole, _, frac = raw.partition(".")
+    digits = len(str(scale)) - 1
+    return int(whole) * scale + (int((frac + "000000")[:digits]) if digits else 0)
+
+
+def status(raw: str) -> int | None:
+    if raw == "-":
+        return None
+    if not STATUS_RE.fullmatch(raw):
+        raise LineError(f"bad status: {raw[:80]}")
+    return int(raw)
+
+
+def host(raw: str) -> str | None:
+    if raw in ("-", ""):
+        return None
+    return HOST_PORT_RE.sub("", _ascii_lower(raw))
+
+
+def cache(raw: str) -> tuple[str | None, str]:
+    value = None if raw in ("-", "") else raw
+    return value, cache_class(value)
+
+
+def query_q(raw: str) -> str | None:
+    return raw[1:] if raw.startswith("?") else None
+
+
+def args(raw: str) -> str | None:
+    return None if raw in ("", "-") else raw
+
+
+# kind → function(raw) → values for KIND_COLUMNS[kind]
+CONVERTERS: dict[str, Callable[[str], tuple[object, ...]]] = {
+    "client": lambda v: (_dash_none(v),),
+    "clf_time": clf_time,
+    "iso_time": iso_time,
+    "msec": msec_time,
+    "request": request,
+    "method": lambda v: (_dash_none(v),),
+    "uri": lambda v: (_dash_none(v),),
+    "query_q": lambda v: (query_q(v),),
+    "args": lambda v: (args(v),),
+    "request_uri": lambda v: split_target(v) if v != "-" else (None, None),
+    "protocol": lambda v: (_dash_none(v),),
+    "status": lambda v: (status(v),),
+    "bytes": lambda v: (0 if v == "-" else integer(v, "bytes"),),
+    "referer": lambda v: (_dash_none(v),),
+    "user_agent": lambda v: (_dash_none(v),),
+    "host": lambda v: (host(v),),
+    "cache": cache,
+    "tt_us": lambda v: (micros(v, 1),),
+    "tt_ms": lambda v: (micros(v, 1000),),
+    "tt_s": lambda v: (micros(v, 1_000_000),),
+    "edge": lambda v: (_dash_none(v),),
+}
+
+
+class RecordBuilder:
+    """Field texts (in the order of ``fields``) → one record row (a list in COLUMNS order).
+
+    The first field giving a column wins; ``w3c_date`` + ``w3c_time`` give the time.
+    ``site`` is the fallback site when the format has no host field or it is ``-``.
+    """
+
+    def __init__(self, fields: Sequence[Field], site: str | None = None) -> None:
+        self.site = site
+        self.plan: list[tuple[int, Callable[[str], tuple[object, ...]], list[tuple[int, int]]]] = []
+        taken: set[str] = set()
+        self.date_at = self.time_at = -1
+        for i, field in enumerate(fields):
+            if field.kind == "w3c_date":
+                self.date_at = i if self.date_at < 0 else self.date_at
+                continue
+            if field.kind == "w3c_time":
+                self.time_at = i if self.time_at < 0 else self.time_at
+                continue
+            cols = KIND_COLUMNS[field.kind]
+            slots = [(j, COL[c]) for j, c in enumerate(cols) if c not in taken]
+            if slots:
+                taken.update(c for c in cols)
+                self.plan.append((i, CONVERTERS[field.kind], slots))
+        self.w3c = self.date_at >= 0 and self.time_at >= 0 and "time" not in taken
+        self.has_time = "time" in taken or self.w3c
+        self.has_host = "site" in taken
+
+    def build(self, values: Sequence[str]) -> list[object]:
+        row: list[object] = [None] * len(COLUMNS)
+        for i, conv, slots in self.plan:
+            out = conv(values[i])
+            for j, col in slots:
+                row[col] = out[j]
+        if self.w3c:
+            row[0], row[1] = w3c_time(values[self.date_at], values[self.time_at])
+        if row[0] is None:
+            raise LineError("no time")
+        if row[2] is None:
+            row[2] = self.site
+            if row[2] is None:
+                raise LineError("no site: the host field is '-' and no --site was given")
+        return row

@@ -1,0 +1,108 @@
+"""The ClickHouse schema, versioned: each migration is applied once, in order.
+
+``records``: one row per valid log line, partitioned by month, ordered for per-site time
+queries, TTL-deleted after the raw retention (default 13 months, at least 6).
+``quarantine``: unparseable lines (file, line number, reason, raw text).
+``files``: the manifest — one row per file content (sha256), latest version wins.
+``daily``: per site and Europe/Paris day aggregates, recomputed from ``records`` when a
+file is (re)ingested, so replays and crashes never double-count; kept longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_RETENTION_MONTHS = 13
+MIN_RETENTION_MONTHS = 6
+DAILY_RETENTION_MONTHS = 60
+RAW_MAX = 8192           # bytes of a quarantined line kept (a 1 MB line is cut, not lost silently)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[int], list[str]]      # retention months → DDL
+
+
+def _v1(retention: int) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS records (
+            site LowCardinality(String),
+            time DateTime('UTC'),
+            tz_offset Int16,
+            client Nullable(String),
+            method LowCardinality(Nullable(String)),
+            path Nullable(String),
+            query Nullable(String),
+            protocol LowCardinality(Nullable(String)),
+            status Nullable(UInt16),
+            bytes Nullable(UInt64),
+            referer Nullable(String),
+            user_agent LowCardinality(Nullable(String)),
+            cache_status LowCardinality(Nullable(String)),
+            cache_class LowCardinality(Nullable(String)),
+            time_taken_us Nullable(UInt64),
+            edge LowCardinality(Nullable(String)),
+            file_id UInt64,
+            line_no UInt32
+        ) ENGINE = MergeTree
+        PARTITION BY toYYYYMM(time)
+        ORDER BY (site, time)
+        TTL time + INTERVAL {retention} MONTH DELETE""",
+        f"""CREATE TABLE IF NOT EXISTS quarantine (
+            file_id UInt64,
+            file String,
+            line_no UInt32,
+            reason String,
+            raw String,
+            ingested_at DateTime('UTC') DEFAULT now()
+        ) ENGINE = MergeTree
+        PARTITION BY toYYYYMM(ingested_at)
+        ORDER BY (file_id, line_no)
+        TTL ingested_at + INTERVAL {retention} MONTH DELETE""",
+        """CREATE TABLE IF NOT EXISTS files (
+            sha256 String,
+            file_id UInt64,
+            name String,
+            source String,
+            size UInt64,
+            format String,
+            status LowCardinality(String),
+            reason String,
+            lines UInt64,
+            records UInt64,
+            quarantined UInt64,
+            sites Array(String),
+            file_day Nullable(Date),
+            days Array(Date),
+            engine LowCardinality(String),
+            seconds Float64,
+            updated_at DateTime('UTC') DEFAULT now(),
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY sha256""",
+        f"""CREATE TABLE IF NOT EXISTS daily (
+            site LowCardinality(String),
+            day Date,
+            requests UInt64,
+            bytes UInt64,
+            hit UInt64, miss UInt64, pass UInt64, error UInt64, unknown UInt64,
+            hit_bytes UInt64, miss_bytes UInt64, pass_bytes UInt64,
+            visitors UInt64,
+            s1xx UInt64, s2xx UInt64, s3xx UInt64, s4xx UInt64, s5xx UInt64,
+            timed UInt64,
+            under_2s UInt64,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYear(day)
+        ORDER BY (site, day)
+        TTL day + INTERVAL {DAILY_RETENTION_MONTHS} MONTH DELETE""",
+    ]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "records, quarantine, files manifest, daily aggregates", _v1),
+]
+LATEST = MIGRATIONS[-1].version
