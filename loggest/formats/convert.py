@@ -17,14 +17,14 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 _MONTH = {m: i + 1 for i, m in enumerate(MONTHS)}
 MIN_YEAR, MAX_YEAR = 1970, 2100     # ClickHouse DateTime range, with margin
 
-CLF_TIME_RE = re.compile(r"\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}")
-ISO_TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
-MSEC_RE = re.compile(r"\d{1,10}(\.\d{1,6})?")
-W3C_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
-W3C_TIME_RE = re.compile(r"\d\d:\d\d:\d\d")
-DECIMAL_RE = re.compile(r"\d{1,12}(\.\d+)?")
-INT_RE = re.compile(r"\d{1,18}")
-STATUS_RE = re.compile(r"\d{3}")
+CLF_TIME_RE = re.compile(r"[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{4}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] [+-][0-9]{4}")
+ISO_TIME_RE = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-][0-9][0-9]:[0-9][0-9]")
+MSEC_RE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,6})?")
+W3C_DATE_RE = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]")
+W3C_TIME_RE = re.compile(r"[0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
+DECIMAL_RE = re.compile(r"[0-9]{1,12}(\.[0-9]+)?")
+INT_RE = re.compile(r"[0-9]{1,18}")
+STATUS_RE = re.compile(r"[0-9]{3}")
 HOST_PORT_RE = re.compile(r":[0-9]+$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -1,0 +1,282 @@
+"""`cdnctl logs …`: ingest CDN access logs into ClickHouse and inspect what was stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cdnctl.errors import CdnctlError, Exit
+from cdnctl.output import console, emit_json, err_console, is_tty, json_option
+from loggest.formats import PRESETS, FormatError, LogFormat, resolve_format
+from loggest.ingest import FileResult, IngestOptions, IngestReport, ingest
+from loggest.pseudo import PseudoError, Pseudonymiser
+from loggest.sources import SourceFile
+from loggest.sources.local import SourceError, local_files
+from loggest.store import ClickHouseStore, StoreError, open_store, store_url
+
+STORE_HELP = ("ClickHouse store: chdb:///PATH (embedded) or http(s)://user@host:8123/db "
+              "[default: chdb://$XDG_DATA_HOME/cdnctl/logs.chdb]")
+
+
+def store_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--store", "store", envvar="CDNCTL_CLICKHOUSE_URL", show_envvar=True, default=None,
+                        metavar="URL", help=STORE_HELP)(f)
+
+
+@contextmanager
+def opened(url: str | None, retention: int | None = None) -> Iterator[ClickHouseStore]:
+    try:
+        store = open_store(url, retention)
+    except StoreError as exc:
+        raise CdnctlError(str(exc), Exit.INVALID) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _format(spec: str, site: str | None) -> LogFormat:
+    try:
+        fmt = resolve_format(spec)
+    except FormatError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    if fmt.has_host is False and not site:
+        raise CdnctlError(f"format {fmt.name!r} has no host field: say which site the lines belong to "
+                          "with --site SITE", Exit.USAGE)
+    return fmt
+
+
+@click.group()
+def logs() -> None:
+    """Ingest CDN access logs into ClickHouse (exactly once) and inspect them."""
+
+
+@logs.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--sftp", "sftp_url", default=None, metavar="URL",
+              help="Also fetch from sftp://user@host[:port]/dir (host key checked against known_hosts).")
+@click.option("--identity", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="SFTP private key file (default: the SSH agent and ~/.ssh keys).")
+@click.option("--known-hosts", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="known_hosts file for SFTP host keys [default: ~/.ssh/known_hosts].")
+@click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where SFTP downloads are kept (resumable) [default: next to the store].")
+@click.option("--format", "fmt", default="combined", show_default=True, envvar="CDNCTL_LOG_FORMAT",
+              help=f"Log format: {', '.join(PRESETS)}, or an Apache LogFormat / nginx log_format string.")
+@click.option("--site", default=None, help="Site of the lines when the format has no host field.")
+@click.option("--replay", is_flag=True, help="Ingest again files already ingested, replacing their rows.")
+@click.option("--pseudonymise", "pseudonymise", default=None, metavar="hmac:KEYFILE|truncate",
+              envvar="CDNCTL_PSEUDONYMISE", help="Pseudonymise client addresses at ingest.")
+@click.option("--settle", type=float, default=5.0, show_default=True,
+              help="Seconds a file must be unchanged to be read (unless NAME.done/.ok exists).")
+@click.option("--engine", type=click.Choice(["auto", "clickhouse", "python"]), default="auto", show_default=True,
+              help="Parse inside ClickHouse (fast, embedded store) or in Python (reference).")
+@click.option("--retention-months", type=int, default=None,
+              help="Keep raw records this many months (≥ 6) [default: 13].")
+@store_option
+@json_option
+def ingest_cmd(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
+               staging: Path | None, fmt: str, site: str | None, replay: bool, pseudonymise: str | None,
+               settle: float, engine: str, retention_months: int | None, store: str | None,
+               as_json: bool) -> None:
+    """Ingest log files (files, directories, an SFTP account) exactly once.
+
+    A file already ingested (same sha256) is skipped; a corrupt or truncated file is
+    refused whole and the next files proceed; an empty file is valid; a file still
+    being written is left for the next run; unparseable lines are quarantined
+    (`cdnctl logs rejects`). Exit 0 when every file is ingested or skipped,
+    3 when a file was refused or a day is missing, 1 when nothing could be read.
+    """
+    if not paths and not sftp_url:
+        raise CdnctlError("give at least one PATH or --sftp URL", Exit.USAGE)
+    log_format = _format(fmt, site)
+    try:
+        pseudo = Pseudonymiser.from_option(pseudonymise)
+    except PseudoError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    opts = IngestOptions(log_format, site=site, replay=replay, pseudo=pseudo, engine=engine)
+    with opened(store, retention_months) as st:
+        if engine == "clickhouse" and st.embedded_path is None:
+            raise CdnctlError("--engine clickhouse reads files from the local disk: it needs the embedded "
+                              "store (chdb:///PATH); use --engine python with a server", Exit.USAGE)
+        try:
+            sources = _sources(paths, sftp_url, identity, known_hosts, staging, settle, st)
+            report = _run(st, sources, opts, as_json)
+        except (SourceError, StoreError) as exc:
+            raise CdnctlError(str(exc), Exit.INVALID) from None
+    _render(report, as_json)
+    if not report.files:
+        raise SystemExit(int(Exit.INVALID))
+    if report.count("refused") or report.alarms:
+        raise SystemExit(int(Exit.PARTIAL))
+
+
+def _sources(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
+             staging: Path | None, settle: float, st: ClickHouseStore) -> Iterator[SourceFile]:
+    if paths:
+        local = list(local_files(list(paths), settle))     # fail on a bad path before ingesting anything
+        if not local and not sftp_url:
+            raise SourceError(f"no log files in {', '.join(map(str, paths))}")
+        yield from local
+    if sftp_url:
+        from loggest.sources.sftp import SftpSource
+
+        where = staging or Path(st.embedded_path or ".").parent / "staging"
+        with SftpSource.connect(sftp_url, identity=identity, known_hosts=known_hosts, staging=where,
+                                settle=settle) as sftp:
+            yield from sftp.files()
+
+
+def _run(st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions, as_json: bool) -> IngestReport:
+    show = not as_json
+
+    def on_file(r: FileResult) -> None:
+        if not show:
+            return
+        if r.status in ("ingested", "replayed"):
+            rate = f", {r.lines / r.seconds:,.0f} lines/s" if r.seconds > 0 and r.lines else ""
+            extra = f" — {r.reason}" if r.reason else ""
+            console.print(f"[green]{r.status}[/] {escape(r.name)}: {r.lines:,} lines, {r.records:,} records, "
+                          f"{r.quarantined:,} quarantined ({r.seconds:.2f}s{rate}, {r.engine}){escape(extra)}")
+        elif r.status == "skipped":
+            console.print(f"[cyan]skipped[/] {escape(r.name)}: {escape(r.reason)}")
+        elif r.status == "pending":
+            console.print(f"[yellow]pending[/] {escape(r.name)}: {escape(r.reason)}")
+        else:
+            err_console.print(f"[red]refused[/] {escape(r.name)}: {escape(r.reason)}")
+
+    if show and is_tty():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.completed:,.0f} lines · {task.fields[rate]}"), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("ingesting", total=None, rate="")
+
+            def progress(n: int) -> None:
+                bar.advance(task, n)
+                elapsed = bar.tasks[0].elapsed or 0
+                if elapsed:
+                    bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f} lines/s")
+
+            return ingest(st, sources, opts, progress=progress, on_file=on_file)
+    return ingest(st, sources, opts, on_file=on_file)
+
+
+def _render(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_json())
+        return
+    t = report.to_json()["totals"]
+    assert isinstance(t, dict)
+    rate = f", {report.lines / report.seconds:,.0f} lines/s" if report.seconds and report.lines else ""
+    console.print(f"[bold]{t['files']} file(s)[/]: {t['ingested']} ingested, {t['skipped']} skipped, "
+                  f"{t['refused']} refused, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
+                  f"records, {t['quarantined']:,} quarantined{rate}")
+    for alarm in report.alarms:
+        err_console.print(f"[red]alarm[/] {escape(alarm)}")
+    if not report.files:
+        err_console.print("[red]error:[/] no log file found")
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CdnctlError(f"{option} {value!r} is not a date (YYYY-MM-DD)", Exit.USAGE) from None
+
+
+def _pct(num: int, den: int) -> str:
+    return f"{100 * num / den:.1f} %" if den else "—"
+
+
+@logs.command("stats")
+@click.option("--site", default=None, help="Only this site.")
+@click.option("--from", "day_from", default=None, metavar="YYYY-MM-DD", help="First day (Europe/Paris).")
+@click.option("--to", "day_to", default=None, metavar="YYYY-MM-DD", help="Last day (Europe/Paris).")
+@store_option
+@json_option
+def stats_cmd(site: str | None, day_from: str | None, day_to: str | None, store: str | None, as_json: bool) -> None:
+    """Daily traffic per site: requests, bytes, visitors, CDN share, status classes."""
+    lo, hi = _day(day_from, "--from"), _day(day_to, "--to")
+    with opened(store) as st:
+        rows = st.daily(site, lo, hi)
+    for row in rows:
+        cached = row["hit"] + row["miss"] + row["pass"]
+        row["cdn_share"] = round(row["hit"] / cached, 6) if cached else None
+        row["origin_requests"] = row["miss"] + row["pass"]
+        row["day"] = str(row["day"])
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print("no data (ingest logs with `cdnctl logs ingest PATH`)")
+        return
+    table = Table(title=f"daily traffic — {store_url(store)}")
+    for col in ("site", "day", "requests", "bytes", "visitors", "CDN share", "origin req.", "4xx", "5xx",
+                "< 2 s"):
+        table.add_column(col, justify="left" if col in ("site", "day") else "right")
+    for r in rows:
+        cached = r["hit"] + r["miss"] + r["pass"]
+        table.add_row(escape(r["site"]), r["day"], f"{r['requests']:,}", f"{r['bytes']:,}", f"{r['visitors']:,}",
+                      _pct(r["hit"], cached), f"{r['origin_requests']:,}", f"{r['s4xx']:,}", f"{r['s5xx']:,}",
+                      _pct(r["under_2s"], r["timed"]))
+    console.print(table)
+
+
+@logs.command("status")
+@store_option
+@json_option
+def status_cmd(store: str | None, as_json: bool) -> None:
+    """The file manifest: every file seen, its state, lines and quarantine count."""
+    with opened(store) as st:
+        entries = st.files()
+    rows = [{"name": e.name, "status": e.status, "reason": e.reason, "sha256": e.sha256, "lines": e.lines,
+             "records": e.records, "quarantined": e.quarantined, "sites": e.sites,
+             "file_day": str(e.file_day) if e.file_day else None, "source": e.source} for e in entries]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} file(s)")
+    for col in ("file", "status", "lines", "records", "quarantined", "sites", "reason"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(escape(r["name"]), r["status"], f"{r['lines']:,}", f"{r['records']:,}",
+                      f"{r['quarantined']:,}", escape(", ".join(r["sites"])), escape(r["reason"]))
+    console.print(table)
+
+
+@logs.command("rejects")
+@click.option("--file", "file_name", default=None, help="Only lines of this file (name).")
+@click.option("--limit", type=int, default=50, show_default=True)
+@store_option
+@json_option
+def rejects_cmd(file_name: str | None, limit: int, store: str | None, as_json: bool) -> None:
+    """Quarantined lines: file, line number, reason and the raw line."""
+    where, params = "1", {}
+    if file_name:
+        where, params = "file = {f:String}", {"f": file_name}
+    with opened(store) as st:
+        total = st.rows(f"SELECT count() FROM quarantine WHERE {where}", params)[0][0]
+        found = st.rows(f"SELECT file, line_no, reason, raw FROM quarantine WHERE {where} "
+                        f"ORDER BY file, line_no LIMIT {int(limit)}", params)
+    rows = [{"file": f, "line": n, "reason": r, "raw": raw} for f, n, r, raw in found]
+    if as_json:
+        emit_json({"total": total, "lines": rows})
+        return
+    for r in rows:
+        console.print(f"{escape(r['file'])}:{r['line']}: [red]{escape(r['reason'])}[/]  "
+                      f"[dim]{escape(r['raw'][:200])}[/]")
+    console.print(f"{total:,} quarantined line(s)" + (f", {len(rows)} shown" if total > len(rows) else ""))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(logs)

@@ -1,0 +1,82 @@
+"""The ClickHouse engine: the embedded store reads and parses the file itself.
+
+``INSERT INTO records SELECT … FROM file(PATH, 'LineAsString')`` with the format
+compiled to SQL (:mod:`loggest.formats.sql`); gzip is read directly. Unparseable lines
+go to ``quarantine`` by a second query over the same file, run only when some lines did
+not become records. Only for the embedded store (a server cannot read our files).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loggest.formats.model import COLUMNS
+from loggest.formats.reference import w3c_fields
+from loggest.formats.sql import q, token_query, w3c_query
+from loggest.store.schema import RAW_MAX
+
+if TYPE_CHECKING:
+    from loggest.ingest import IngestOptions
+    from loggest.store.clickhouse import ClickHouseStore, FileEntry
+
+SETTINGS = {"short_circuit_function_evaluation": "force_enable", "max_insert_threads": 2}
+_GLOB = set("*?{}[]")
+
+
+def _safe_path(path: Path, tmp: str) -> str:
+    """file() expands globs: give it a link with a plain name when the path has glob characters."""
+    real = str(path.resolve())
+    if not _GLOB & set(real) and "'" not in real:
+        return real
+    link = os.path.join(tmp, "log" + ("".join(path.suffixes[-1:]) if path.suffixes else ""))
+    os.symlink(real, link)
+    return link
+
+
+def _segments(store: ClickHouseStore, source: str, total: int) -> list[tuple[list[str] | None, int, int]]:
+    """W3C: (field names or None, first line, last line) for each #Fields: directive."""
+    directives = store.rows(f"SELECT _row_number + 1, line FROM {source} WHERE startsWith(line, '#Fields:') "
+                            "ORDER BY 1")
+    segments: list[tuple[list[str] | None, int, int]] = []
+    start, names = 1, None
+    for line_no, text in directives:
+        if line_no > start:
+            segments.append((names, start, line_no - 1))
+        names = text.rstrip("\r")[len("#Fields:"):].split()
+        start = line_no
+    if start <= total:
+        segments.append((names, start, total))
+    return segments
+
+
+def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
+                    progress: Callable[[int], None] | None = None) -> None:
+    with tempfile.TemporaryDirectory(prefix="cdnctl-") as tmp:
+        source = f"file({q(_safe_path(path, tmp))}, 'LineAsString', 'line String')"
+        if entry.lines == 0:
+            return
+        fmt = opts.fmt
+        if fmt.is_w3c:
+            sep = "\t" if fmt.notation == "cloudfront" else " "
+            queries = [w3c_query(names, w3c_fields(names or [], fmt.notation == "cloudfront"), sep, opts.site,
+                                 opts.pseudo, source, first, last)
+                       for names, first, last in _segments(store, source, entry.lines)]
+        else:
+            queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
+        cols = ", ".join(COLUMNS)
+        for sql in queries:
+            store.command(f"INSERT INTO records ({cols}, file_id, line_no) SELECT {cols}, {entry.file_id}, _line_no "
+                          f"FROM ({sql}) WHERE _reason = ''", settings=SETTINGS)
+        records, _ = store.count_file(entry.file_id)
+        if records < entry.lines:
+            for sql in queries:
+                store.command(f"INSERT INTO quarantine (file_id, file, line_no, reason, raw) "
+                              f"SELECT {entry.file_id}, {q(entry.name)}, _line_no, _reason, "
+                              f"substringUTF8(_l, 1, {RAW_MAX}) FROM ({sql}) WHERE _reason != ''",
+                              settings=SETTINGS)
+        if progress:
+            progress(entry.lines)

@@ -1,0 +1,317 @@
+"""Formats compiled to ClickHouse SQL: parse lines inside ClickHouse, at its speed.
+
+The same semantics as :mod:`.convert` and :mod:`.reference` (held equal by the
+differential tests). For token formats the fast path splits a line on ``"`` and then on
+spaces (``splitByChar``: no regex); a line that does not split into the expected shape,
+or contains a backslash (escaped quotes), is parsed by the format's regex
+(``extractGroups``, RE2 — the very expression the Python reference uses). Every
+conversion is guarded, so a bad value gives a quarantine reason, never a query error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loggest.formats.cache_status import CACHE_CLASS
+from loggest.formats.convert import MONTHS
+from loggest.formats.model import COLUMNS, KIND_COLUMNS, Field, Literal, Token
+from loggest.formats.reference import SPACEY_KINDS, token_regex
+from loggest.pseudo import Pseudonymiser
+
+
+def q(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def line_expr(col: str = "line") -> str:
+    """The raw line as the Python reference sees it: CR stripped, invalid UTF-8 replaced."""
+    return f"toValidUTF8(if(endsWith({col}, '\\r'), substring({col}, 1, length({col}) - 1), {col}))"
+
+
+# ---- the fast split plan for token formats ----
+
+@dataclass(frozen=True)
+class _Marker:
+    index: int        # field index (among fields)
+    sub: int          # 0, or 1 for the second half of a clf_time
+
+
+def split_plan(tokens: Sequence[Token]) -> tuple[list[str], dict[int, str]] | None:
+    """(conditions, field index → SQL value) over ``_q`` (the line split on '"'), or None
+    when the format cannot be split exactly (then only the regex path is used)."""
+    atoms: list[str | _Marker] = []
+    fields = [t for t in tokens if isinstance(t, Field)]
+    fi = 0
+    for i, tok in enumerate(tokens):
+        if isinstance(tok, Literal):
+            atoms.extend(tok.text)
+            continue
+        prev = tokens[i - 1] if i else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        quoted = (isinstance(prev, Literal) and prev.text.endswith('"')
+                  and isinstance(nxt, Literal) and nxt.text.startswith('"'))
+        if tok.kind in SPACEY_KINDS and not quoted:
+            return None
+        atoms.append(_Marker(fi, 0))
+        if tok.kind == "clf_time":
+            atoms.extend([" ", _Marker(fi, 1)])
+        fi += 1
+    pieces: list[list[str | _Marker]] = [[]]
+    for a in atoms:
+        if a == '"':
+            pieces.append([])
+        else:
+            pieces[-1].append(a)
+    conds = [f"length(_q) = {len(pieces)}"]
+    halves: dict[int, dict[int, str]] = {}
+    for k, piece in enumerate(pieces, 1):
+        markers = [a for a in piece if isinstance(a, _Marker)]
+        if not markers:
+            conds.append(f"_q[{k}] = {q(''.join(str(a) for a in piece))}")
+            continue
+        if k % 2 == 0:                                   # inside quotes: one whole field
+            if len(piece) != 1:
+                return None
+            halves.setdefault(piece[0].index, {})[0] = f"_q[{k}]"  # type: ignore[union-attr]
+            continue
+        parts: list[list[str | _Marker]] = [[]]
+        for a in piece:
+            if a == " ":
+                parts.append([])
+            else:
+                parts[-1].append(a)
+        arr = f"splitByChar(' ', _q[{k}])"
+        conds.append(f"length({arr}) = {len(parts)}")
+        for j, part in enumerate(parts, 1):
+            ms = [a for a in part if isinstance(a, _Marker)]
+            if not ms:
+                conds.append(f"{arr}[{j}] = {q(''.join(str(a) for a in part))}")
+                continue
+            if len(ms) > 1:
+                return None
+            at = part.index(ms[0])
+            prefix = "".join(str(a) for a in part[:at])
+            suffix = "".join(str(a) for a in part[at + 1:])
+            el = f"{arr}[{j}]"
+            if prefix or suffix:
+                conds.append(f"length({el}) >= {len(prefix) + len(suffix)}")
+                if prefix:
+                    conds.append(f"startsWith({el}, {q(prefix)})")
+                if suffix:
+                    conds.append(f"endsWith({el}, {q(suffix)})")
+                el = f"substring({el}, {len(prefix) + 1}, length({el}) - {len(prefix) + len(suffix)})"
+            halves.setdefault(ms[0].index, {})[ms[0].sub] = el
+    values: dict[int, str] = {}
+    for idx, h in halves.items():
+        values[idx] = h[0] if len(h) == 1 else f"concat({h[0]}, ' ', {h[1]})"
+    if len(values) != len(fields):
+        return None
+    return conds, values
+
+
+# ---- conversions, kind by kind (same semantics as convert.py) ----
+
+def _num(v: str, a: int, n: int) -> str:
+    return f"toUInt16OrZero(substring({v}, {a}, {n}))"
+
+
+def _datetime_check(y: str, mo: str, d: str, hh: str, mi: str, ss: str) -> str:
+    return (f"{y} BETWEEN 1970 AND 2099 AND {mo} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND 31 "
+            f"AND {hh} <= 23 AND {mi} <= 59 AND {ss} <= 59 "
+            f"AND toDayOfMonth(addDays(makeDate({y}, {mo}, 1), {d} - 1)) = {d}")
+
+
+def _time_values(v: str, ok: str, y: str, mo: str, d: str, hh: str, mi: str, ss: str, off: str
+                 ) -> tuple[str, str]:
+    t = f"if({ok}, toDateTime(makeDateTime({y}, {mo}, {d}, {hh}, {mi}, {ss}, 'UTC'), 'UTC') - {off} * 60, NULL)"
+    return t, f"if({ok}, {off}, NULL)"
+
+
+def _micros(v: str, scale: int) -> str:
+    digits = len(str(scale)) - 1
+    whole = f"toUInt64OrZero(splitByChar('.', {v})[1]) * {scale}"
+    if digits:
+        whole += f" + toUInt64OrZero(substring(concat(splitByChar('.', {v})[2], '000000'), 1, {digits}))"
+    return f"if({v} = '-', NULL, {whole})"
+
+
+def _target(t: str) -> tuple[str, str]:
+    pos = f"position({t}, '?')"
+    return (f"if({pos} > 0, substring({t}, 1, {pos} - 1), {t})",
+            f"if({pos} > 0, substring({t}, {pos} + 1), NULL)")
+
+
+_KEYS = sorted(CACHE_CLASS)
+_CACHE_KEYS = "[" + ", ".join(q(k) for k in _KEYS) + "]"
+_CACHE_VALS = "[" + ", ".join(q(CACHE_CLASS[k]) for k in _KEYS) + "]"
+_MONTHS = "[" + ", ".join(q(m) for m in MONTHS) + "]"
+
+
+def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
+    """(values for KIND_COLUMNS[kind], failure condition, reason) as SQL over string ``v``."""
+    dash = f"nullIf({v}, '-')"
+    if kind in ("client", "method", "uri", "protocol", "referer", "user_agent", "edge"):
+        return [dash], None, None
+    if kind == "clf_time":
+        y, mo, d = _num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)
+        hh, mi, ss = _num(v, 13, 2), _num(v, 16, 2), _num(v, 19, 2)
+        off = (f"(if(substring({v}, 22, 1) = '-', -1, 1) * "
+               f"(toInt32({_num(v, 23, 2)}) * 60 + toInt32({_num(v, 25, 2)})))")
+        ok = (f"(match({v}, '^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{{4}}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
+              f"[+-][0-9]{{4}}$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+        t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
+        return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
+    if kind == "iso_time":
+        y, mo, d = _num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)
+        hh, mi, ss = _num(v, 12, 2), _num(v, 15, 2), _num(v, 18, 2)
+        off = (f"(if(substring({v}, 20, 1) = '-', -1, 1) * "
+               f"(toInt32({_num(v, 21, 2)}) * 60 + toInt32({_num(v, 24, 2)})))")
+        ok = (f"(match({v}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
+              f"[0-9][0-9]:[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+        t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
+        return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
+    if kind == "msec":
+        secs = f"toUInt64OrZero(splitByChar('.', {v})[1])"
+        ok = f"(match({v}, '^[0-9]{{1,10}}(\\\\.[0-9]{{1,6}})?$') AND {secs} < 4102444800)"
+        return ([f"if({ok}, toDateTime({secs}, 'UTC'), NULL)", f"if({ok}, 0, NULL)"], f"NOT {ok}",
+                f"concat('bad time: ', substringUTF8({v}, 1, 80))")
+    if kind == "request":
+        parts = f"splitByChar(' ', {v})"
+        n = f"length({parts})"
+        ok = f"{n} IN (2, 3)"
+        path, query = _target(f"{parts}[2]")
+        return ([f"if({ok}, {parts}[1], NULL)", f"if({ok}, {path}, NULL)", f"if({ok}, {query}, NULL)",
+                 f"if({n} = 3, {parts}[3], NULL)"], None, None)
+    if kind == "query_q":
+        return [f"if(startsWith({v}, '?'), substring({v}, 2), NULL)"], None, None
+    if kind == "args":
+        return [f"if({v} IN ('', '-'), NULL, {v})"], None, None
+    if kind == "request_uri":
+        path, query = _target(v)
+        return [f"if({v} = '-', NULL, {path})", f"if({v} = '-', NULL, {query})"], None, None
+    if kind == "status":
+        return ([f"if({v} = '-', NULL, toUInt16OrNull({v}))"],
+                f"({v} != '-' AND NOT match({v}, '^[0-9]{{3}}$'))", f"concat('bad status: ', substringUTF8({v}, 1, 80))")
+    if kind == "bytes":
+        return ([f"if({v} = '-', 0, toUInt64OrZero({v}))"],
+                f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,18}}$'))", f"concat('bad bytes: ', substringUTF8({v}, 1, 80))")
+    if kind == "host":
+        low = f"lower({v})"
+        return ([f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, "
+                 f"replaceRegexpOne({low}, ':[0-9]+$', ''), {low}))"], None, None)
+    if kind == "cache":
+        return ([f"if({v} IN ('-', ''), NULL, {v})",
+                 f"if({v} IN ('-', ''), 'unknown', transform(upper(trim(BOTH ' \\t' FROM {v})), "
+                 f"{_CACHE_KEYS}, {_CACHE_VALS}, 'unknown'))"], None, None)
+    if kind in ("tt_us", "tt_ms", "tt_s"):
+        scale = {"tt_us": 1, "tt_ms": 1000, "tt_s": 1_000_000}[kind]
+        return ([_micros(v, scale)], f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,12}}(\\\\.[0-9]+)?$'))",
+                f"concat('bad time taken: ', substringUTF8({v}, 1, 80))")
+    raise ValueError(f"no SQL conversion for {kind}")
+
+
+def _w3c_time(date: str, time: str) -> tuple[list[str], str, str]:
+    y, mo, d = _num(date, 1, 4), _num(date, 6, 2), _num(date, 9, 2)
+    hh, mi, ss = _num(time, 1, 2), _num(time, 4, 2), _num(time, 7, 2)
+    ok = (f"(match({date}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]$') AND match({time}, '^[0-9][0-9]:[0-9][0-9]:"
+          f"[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+    t, o = _time_values(date, ok, y, mo, d, hh, mi, ss, "0")
+    return [t, o], f"NOT {ok}", (f"concat('bad date/time: ', substringUTF8({date}, 1, 40), ' ', "
+                                 f"substringUTF8({time}, 1, 40))")
+
+
+def record_select(fields: Sequence[Field], raw: Sequence[str], site: str | None,
+                  pseudo: Pseudonymiser | None) -> tuple[list[str], str]:
+    """(SQL per record column, reason expression: '' when the line is a valid record).
+
+    ``raw[i]`` is the SQL text of field ``i``. Mirrors :class:`convert.RecordBuilder`:
+    the first field giving a column wins; checks run in field order.
+    """
+    cols: dict[str, str] = {}
+    checks: list[tuple[str, str]] = []
+    date_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_date"), -1)
+    time_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_time"), -1)
+    for i, f in enumerate(fields):
+        if f.kind in ("skip", "w3c_date", "w3c_time"):
+            continue
+        names = KIND_COLUMNS[f.kind]
+        free = [c for c in names if c not in cols]
+        if not free:
+            continue
+        values, fail, reason = convert(f.kind, raw[i])
+        for c, val in zip(names, values, strict=True):
+            if c in free:
+                cols[c] = val
+        if fail is not None and reason is not None:
+            checks.append((fail, reason))
+    if date_at >= 0 and time_at >= 0 and "time" not in cols:
+        values, fail, reason = _w3c_time(raw[date_at], raw[time_at])
+        cols["time"], cols["tz_offset"] = values
+        checks.append((fail, reason))
+    if "time" not in cols:
+        checks.append(("1", "'no time'"))
+    site_sql = q(site) if site else "NULL"
+    cols["site"] = f"coalesce({cols['site']}, {site_sql})" if "site" in cols else site_sql
+    checks.append((f"isNull({cols['site']})", "'no site: the host field is \\'-\\' and no --site was given'"))
+    if "cache_status" in cols and "cache_class" not in cols:
+        cols["cache_class"] = "NULL"
+    if pseudo is not None and "client" in cols:
+        c = cols["client"]
+        cols["client"] = f"if(isNull({c}), NULL, {pseudo.sql(f'assumeNotNull({c})')})"
+    exprs = [cols.get(c, "NULL") for c in COLUMNS]
+    reason = "multiIf(" + ", ".join(f"{cond}, {r}" for cond, r in checks) + ", '')"
+    return exprs, reason
+
+
+def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser | None, source: str
+                ) -> str:
+    """SELECT line_no, l, <record columns…>, reason FROM ``source`` (a table expression with
+    columns ``_row_number`` and ``line``)."""
+    fields = [t for t in tokens if isinstance(t, Field)]
+    regex = token_regex(tokens)
+    plan = split_plan(tokens)
+    raw: list[str] = []
+    if plan is None:
+        fast_cols = ""
+        matched = f"match(_l, {q(regex)})"
+        for k in range(len(fields)):
+            raw.append(f"_g[{k + 1}]")
+    else:
+        conds, values = plan
+        fast_cols = f"splitByChar('\"', _l) AS _q, (position(_l, '\\\\') = 0 AND {' AND '.join(conds)}) AS _fast,"
+        matched = f"(_fast OR match(_l, {q(regex)}))"
+        for k in range(len(fields)):
+            raw.append(f"if(_fast, {values[k]}, _g[{k + 1}])")
+    exprs, reason = record_select(fields, [f"_f{k}" for k in range(len(fields))], site, pseudo)
+    field_cols = ", ".join(f"{r} AS _f{k}" for k, r in enumerate(raw))
+    return f"""
+        SELECT _line_no, _l, {", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))},
+               if(NOT _matched, 'does not match the format', {reason}) AS _reason
+        FROM (
+            SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, {fast_cols}
+                   extractGroups(_l, {q(regex)}) AS _g, {matched} AS _matched, {field_cols}
+            FROM {source}
+        )"""
+
+
+def w3c_query(names: Sequence[str] | None, fields: Sequence[Field], sep: str, site: str | None,
+              pseudo: Pseudonymiser | None, source: str, first: int, last: int) -> str:
+    """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive."""
+    where = f"_line_no BETWEEN {first} AND {last} AND NOT startsWith(_l, '#')"
+    if names is None:
+        cols = ", ".join(f"NULL AS {c}" for c in COLUMNS)
+        return f"""
+            SELECT _line_no, _l, {cols}, 'data line before any #Fields: directive' AS _reason
+            FROM (SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}) WHERE {where}"""
+    raw = [f"_w[{k + 1}]" for k in range(len(fields))]
+    exprs, reason = record_select(fields, raw, site, pseudo)
+    return f"""
+        SELECT _line_no, _l, {", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))},
+               if(length(_w) != {len(fields)}, concat(toString(length(_w)), ' values for {len(fields)} #Fields'),
+                  {reason}) AS _reason
+        FROM (
+            SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, splitByChar({q(sep)}, _l) AS _w
+            FROM {source}
+        ) WHERE {where}"""
