@@ -1,0 +1,154 @@
+"""Varnish (VCL 4.1, varnishd 7.x) target: one ``cdn.vcl`` for every compiled site.
+
+How the decision of SPEC §2 is made on the server:
+
+- ``vcl_recv`` maps the Host header (lower-cased, port and trailing dot dropped) to
+  the site, picks the active override window with the server's clock and decides
+  ``enabled``; a site off the CDN is passed (never stored). Requests with an
+  ``Authorization`` header are passed too (a shared cache must not store them).
+- ``vcl_backend_response`` normalises the path as SPEC §1 does (query dropped, escapes
+  of unreserved characters decoded, hex upper-cased, other bytes escaped), reduces the
+  response's Content-Type to a media class, finds the path's head (page, deepest
+  directory, site: see :mod:`cache_rules.targets.plan`) and sets the TTL of the
+  winning rule; ``cache: false`` makes a hit-for-miss object. ``grace`` and ``keep``
+  are 0 so that an expired object is never served. An object never outlives the next
+  window boundary of its site, so a request after the boundary is decided by the new
+  rules.
+- Only statuses 200 203 204 300 301 302 304 307 308 404 410 are stored; responses with
+  ``Set-Cookie`` are never stored (one visitor's cookie must not reach another).
+
+Response headers: ``X-Cache`` (HIT, MISS or PASS — PASS when the decision is "not
+cached" or the site is off), ``X-Cache-Rule`` (winning rule id; absent when the site
+is off), ``X-Cache-TTL`` (seconds the rule sets; 0 when not cached).
+
+Purge: ``PURGE <url>`` removes that URL of the Host's site (every Vary variant);
+``BAN`` with ``X-Ban-Prefix: /path/`` or ``X-Ban-Regex: <pcre on the URL>`` bans the
+site's matching URLs (lurker-friendly). Both only from the ``cdn_purgers`` ACL,
+403 from anywhere else.
+
+Access log: run ``varnishncsa -F`` with :data:`VARNISHNCSA_FORMAT`::
+
+    %h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D
+
+that is NCSA combined followed by the Host header as sent (quoted), the cache status
+(HIT, MISS, PASS; ``-`` for PURGE/BAN and errors made by Varnish itself) and the time
+taken in **microseconds**.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from cache_rules.targets.base import TEST_CLOCK_HEADER, CompileOptions, Target
+from cache_rules.targets.plan import (
+    SitePlan,
+    WindowPlan,
+    checked,
+    epoch,
+    regex_literal,
+    window_active,
+)
+
+VARNISHNCSA_FORMAT = ('%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
+                      '%{X-Cache}o %D')
+
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PATH_SAFE = set(_UNRESERVED) | set("!$&'()*+,;=:@/")
+
+
+def _ci(hexdigits: str) -> str:
+    return "".join(f"[{c}{c.lower()}]" if c.isalpha() else c for c in hexdigits)
+
+
+def normalisation() -> dict[str, list[tuple[str, str]]]:
+    """(regex, replacement) steps that turn a raw path into its SPEC §1 form.
+
+    Applied in order with ``regsuball``: a stray ``%`` becomes ``%25``; escapes of
+    unreserved characters are decoded; remaining hex digits are upper-cased; raw
+    bytes that may not appear in a path are escaped.
+    """
+    decode = [(f"%{_ci(f'{ord(c):02X}')}", c) for c in _UNRESERVED]
+    upper = [(f"%{c}([0-9A-Fa-f])", f"%{c.upper()}\\1") for c in "abcdef"]
+    upper += [(f"%([0-9A-F]){c}", f"%\\1{c.upper()}") for c in "abcdef"]
+    encode = [(f"\\x{b:02X}", f"%{b:02X}") for b in range(0x21, 0x100)
+              if b != 0x25 and (b >= 0x80 or chr(b) not in _PATH_SAFE) and chr(b) not in "?#"]
+    return {"decode": decode, "upper": upper, "encode": encode}
+
+
+def _time(value: float) -> str:
+    # VCC refuses REAL literals of more than 15 digits: seconds and microseconds apart.
+    seconds = int(value)
+    micros = round((value - seconds) * 1_000_000)
+    frac = f" + 0.{micros:06d}" if micros else ""
+    return f"std.real2time({seconds}.0{frac}, now)"
+
+
+class VarnishTarget(Target):
+    name = "varnish"
+    main = "cdn.vcl"
+    template = "varnish.vcl.j2"
+    engine = "varnishd"
+
+    def context(self, plans: list[SitePlan], options: CompileOptions) -> dict[str, object]:
+        if options.clock == "header":
+            clock = f'std.real2time(std.real(req.http.{TEST_CLOCK_HEADER}, std.time2real(now, 0.0)), now)'
+            be_clock = clock.replace("req.http.", "bereq.http.")
+        else:
+            clock = be_clock = "now"
+
+        def active(window: WindowPlan) -> str:
+            if options.clock == "frozen":
+                assert options.at is not None
+                return "true" if window_active(window, options.at) else "false"
+            return f"{clock} >= {_time(epoch(window.start))} && {clock} < {_time(epoch(window.end))}"
+
+        def boundaries(site: SitePlan) -> list[str]:
+            if options.clock == "frozen":
+                return []
+            edges = sorted({epoch(w.start) for w in site.windows} | {epoch(w.end) for w in site.windows})
+            return [_time(e) for e in edges]
+
+        return {
+            "norm": normalisation(),
+            "active": active,
+            "boundaries": boundaries,
+            "be_clock": be_clock,
+            "backend": lambda site: self._backend(site, options),
+            "lit": lambda kind, value: checked(kind, value),
+            "prefix": regex_literal,
+            "rx": re.escape,
+            "purgers": [checked("ip", ip) for ip in options.purgers],
+            "test_header": TEST_CLOCK_HEADER if options.clock == "header" else None,
+        }
+
+    def _backend(self, site: SitePlan, options: CompileOptions) -> tuple[str, int]:
+        if site.origin.scheme == "https":
+            host, _, port = options.tls_proxy.rpartition(":")
+            return checked("host", host) if not host.replace(".", "").isdigit() else host, int(port)
+        return site.origin.host, site.origin.port
+
+    def notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
+        out = []
+        for site in plans:
+            if site.origin.scheme == "https":
+                out.append(f"{site.site.site}: origin {site.origin.scheme}://{site.origin.host_header} is "
+                           f"reached through the TLS proxy at {options.tls_proxy} (open-source Varnish has "
+                           "no TLS to backends); the proxy gets Host and X-Cdn-Origin")
+        out.append("all sites: responses with Set-Cookie, requests with Authorization and statuses other "
+                   "than 200 203 204 300 301 302 304 307 308 404 410 are never stored")
+        return out
+
+    def check_command(self, path: Path, workdir: Path) -> list[str]:
+        # -n: a private work dir, so that the check never touches a running varnishd's
+        return ["varnishd", "-C", "-n", str(workdir / "vsm"), "-f", str(path.resolve())]
+
+    def check_output(self, proc: subprocess.CompletedProcess[str]) -> str:
+        if proc.returncode == 0:
+            return "VCL compiled"  # stderr then holds the whole C source
+        lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("Could not delete")]
+        return "\n".join(lines)
+
+
+TARGET = VarnishTarget()
