@@ -119,20 +119,19 @@ class Target:
     def check_command(self, path: Path, workdir: Path) -> list[str]:
         raise NotImplementedError
 
-    def check_files(self, plans: list[SitePlan], options: CompileOptions,
-                    files: dict[str, str]) -> dict[str, str]:
-        """The files to syntax-check; nginx re-renders with its paths inside the check's temp dir."""
-        return files
-
     def available(self) -> bool:
         return shutil.which(self.engine) is not None
 
-    def check(self, plans: list[SitePlan], options: CompileOptions, files: dict[str, str]) -> CheckResult:
+    def check(self, plans: list[SitePlan], options: CompileOptions) -> CheckResult:
         with tempfile.TemporaryDirectory(prefix=f"cdnctl-{self.name}-check-") as tmp:
             work = Path(tmp)
             work.chmod(0o755)  # nginx workers (nobody) must reach the check's paths
+            # The check is about syntax: origin names are resolved by the node that loads
+            # the config (apply checks there), so a builder without DNS can still compile.
+            # nginx -t also creates the cache, temp and log paths: keep them in the temp dir.
             local = replace(options, state_dir=tmp, access_log=f"{tmp}/access.log")
-            to_check = self.check_files(plans, local, files)
+            offline = [replace(p, origin=replace(p.origin, host="127.0.0.1")) for p in plans]
+            to_check = self.files(offline, local)
             for name, text in to_check.items():
                 (work / name).write_text(text, encoding="utf-8")
             cmd = self.check_command(work / self.main, work)
@@ -182,5 +181,5 @@ def compile_plans(target: Target, plans: list[SitePlan], options: CompileOptions
     if options.check and target.available():
         if on_check:
             on_check(target)
-        compiled.check = target.check(plans, options, files)
+        compiled.check = target.check(plans, options)
     return compiled

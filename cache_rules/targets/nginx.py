@@ -179,11 +179,6 @@ class NginxTarget(Target):
         return [shutil.which("nginx") or "nginx", "-t", "-q", "-p", str(workdir), "-c", str(path),
                 "-e", str(workdir / "error.log")]
 
-    def check_files(self, plans: list[SitePlan], options: CompileOptions,
-                    files: dict[str, str]) -> dict[str, str]:
-        # nginx -t creates the cache, temp and log paths: point them into the check's temp dir.
-        return self.files(plans, options)
-
 
 def _ceil_ms(seconds: float) -> int:
     ms = seconds * 1000
