@@ -72,8 +72,10 @@ class Incident:
         out: list[tuple[str, str]] = []
         if self.detected_at < self.started_at:
             out.append(("detected_at", "is before started_at"))
-        if self.notified_at is not None and self.notified_at < self.started_at:
-            out.append(("notified_at", "is before started_at"))
+        # Planned maintenance is announced beforehand; an incident cannot be.
+        early = self.notified_at is not None and self.notified_at < self.started_at
+        if early and not self.planned_maintenance:
+            out.append(("notified_at", "is before started_at (allowed only for planned maintenance)"))
         if self.resolved_at is not None and self.resolved_at < self.started_at:
             out.append(("resolved_at", "is before started_at"))
         return out

@@ -225,3 +225,10 @@ def test_bad_timestamps(bad: str) -> None:
     text = f"id,site,requested_at,effective_at,dossier_updated_at\nC1,a.fr,{bad},,\n"
     errors = parse_csv(CHANGES, text, "c.csv").errors
     assert len(errors) == 1 and errors[0].column == "requested_at"
+
+
+def test_notified_before_start_only_for_planned_maintenance() -> None:
+    early = ROW1.replace("2025-04-03T10:20:00+02:00", "2025-04-01T10:00:00+02:00")
+    assert [str(e) for e in parse_csv(INCIDENTS, HEADER + early, "i.csv").errors] == [
+        "i.csv:2: notified_at: is before started_at (allowed only for planned maintenance)"]
+    assert parse_csv(INCIDENTS, HEADER + early.replace("true,false,origin", "true,true,origin")).ok

@@ -1,0 +1,388 @@
+"""`cdnctl incidents|changes|probes …` (the QS registers) and `cdnctl report qs` (QS-01..QS-07).
+
+Thin wrappers: reading and storing records is `reports.registers` / `reports.store`, the
+indicators are `reports.qs`; this module parses options and renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cdnctl.commands.logs import opened, store_option
+from cdnctl.errors import CdnctlError, Exit
+from cdnctl.output import console, emit_json, err_console, json_option
+from cdnctl.settings import Settings
+from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
+from reports.qs import QsReport, RequestTimes, history_window, qs_report
+from reports.registers import (
+    CHANGES,
+    INCIDENTS,
+    PROBES,
+    Change,
+    Incident,
+    MemoryStore,
+    Probe,
+    Register,
+    RegisterStore,
+    import_csv,
+    read_csv,
+)
+from reports.store import ClickHouseRegisterStore
+
+
+@contextmanager
+def register_store(url: str | None) -> Iterator[tuple[RegisterStore, Any]]:
+    """The registers in the configured ClickHouse store, and the log store beside them."""
+    with opened(url) as st:
+        yield ClickHouseRegisterStore(st.client), st
+
+
+def _month(value: str) -> tuple[int, int]:
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise CdnctlError(f"--month: {exc}", Exit.USAGE) from None
+
+
+def _as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise CdnctlError(f"--as-of {value!r} is not ISO 8601 (e.g. 2025-05-02T12:00:00+02:00)",
+                          Exit.USAGE) from None
+    return at.replace(tzinfo=PARIS) if at.tzinfo is None else at
+
+
+def _local(ts: datetime | None) -> str:
+    return "—" if ts is None else ts.astimezone(PARIS).strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h} h {m:02d} min" if h else (f"{m} min {sec:02d} s" if m else f"{sec} s")
+
+
+# --- import -----------------------------------------------------------------------------
+
+
+def _import(register: Register, files: Sequence[Path], store_url: str | None, as_json: bool) -> None:
+    # Check every file before storing any, so one bad file never leaves a half import.
+    parsed = [read_csv(register, f) for f in files]
+    errors = [e for p in parsed for e in p.errors]
+    if errors:
+        if as_json:
+            emit_json({"ok": False, "register": register.kind, "errors": [e.to_json() for e in errors],
+                       "exit_code": int(Exit.INVALID)})
+        else:
+            for e in errors:
+                err_console.print(f"{escape(str(e))}")
+            err_console.print(f"[red]error:[/] {len(errors)} error(s); nothing imported")
+        raise SystemExit(int(Exit.INVALID))
+    with register_store(store_url) as (store, _logs):
+        results = [import_csv(store, register, f) for f in files]
+    if as_json:
+        emit_json({"ok": True, "register": register.kind, "files": [r.to_json() for r in results]})
+        return
+    for r in results:
+        console.print(f"{escape(r.file)}: {r.rows} {register.kind}: {len(r.inserted)} new, "
+                      f"{len(r.updated)} updated, {len(r.unchanged)} unchanged")
+
+
+_FILES = click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False,
+                                                                          exists=True))
+
+
+@click.group()
+def incidents() -> None:
+    """The incident register (QS-02..QS-05)."""
+
+
+@incidents.command("import")
+@_FILES
+@store_option
+@json_option
+def incidents_import(files: tuple[Path, ...], store: str | None, as_json: bool) -> None:
+    """Import incidents from CSV; the same id again updates the incident.
+
+    Columns: id, site (host or * for every site), started_at, detected_at, detected_by
+    (provider|administration), notified_at, resolved_at, impact (full|partial|none),
+    provider_responsible (true|false), planned_maintenance (true|false), description.
+    Timestamps ISO 8601 with an offset. A file with any error is not imported at all.
+    """
+    _import(INCIDENTS, files, store, as_json)
+
+
+@click.group()
+def changes() -> None:
+    """The configuration change register (QS-06, QS-07)."""
+
+
+@changes.command("import")
+@_FILES
+@store_option
+@json_option
+def changes_import(files: tuple[Path, ...], store: str | None, as_json: bool) -> None:
+    """Import changes from CSV; the same id again updates the change.
+
+    Columns: id, site, requested_at, effective_at, dossier_updated_at, description.
+    Timestamps ISO 8601 with an offset; effective_at and dossier_updated_at may be empty
+    while not done yet.
+    """
+    _import(CHANGES, files, store, as_json)
+
+
+@click.group()
+def probes() -> None:
+    """Probe results (checks of each site through the CDN), the second source of QS-02."""
+
+
+@probes.command("import")
+@_FILES
+@store_option
+@json_option
+def probes_import(files: tuple[Path, ...], store: str | None, as_json: bool) -> None:
+    """Import probe results from CSV (site, at, ok, status, duration_s, error), e.g. from a monitor."""
+    _import(PROBES, files, store, as_json)
+
+
+def _window(month: str | None) -> tuple[datetime | None, datetime | None]:
+    if month is None:
+        return None, None
+    return month_bounds(*_month(month))
+
+
+def _incident_json(i: Incident) -> dict[str, object]:
+    return {"id": i.id, "site": i.site, "started_at": paris_iso(i.started_at),
+            "detected_at": paris_iso(i.detected_at), "detected_by": i.detected_by.value,
+            "notified_at": paris_iso(i.notified_at) if i.notified_at else None,
+            "resolved_at": paris_iso(i.resolved_at) if i.resolved_at else None, "impact": i.impact.value,
+            "provider_responsible": i.provider_responsible, "planned_maintenance": i.planned_maintenance,
+            "duration_s": (i.resolved_at - i.started_at).total_seconds() if i.resolved_at else None,
+            "description": i.description}
+
+
+def _change_json(c: Change) -> dict[str, object]:
+    return {"id": c.id, "site": c.site, "requested_at": paris_iso(c.requested_at),
+            "effective_at": paris_iso(c.effective_at) if c.effective_at else None,
+            "dossier_updated_at": paris_iso(c.dossier_updated_at) if c.dossier_updated_at else None,
+            "description": c.description}
+
+
+@incidents.command("list")
+@click.option("--site", default=None, help="Only this site (incidents of every site, *, included).")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Only incidents overlapping this month.")
+@store_option
+@json_option
+def incidents_list(site: str | None, month: str | None, store: str | None, as_json: bool) -> None:
+    """List incidents, times in Europe/Paris."""
+    start, end = _window(month)
+    with register_store(store) as (st, _logs):
+        rows = st.incidents(site, start, end)
+    if as_json:
+        emit_json([_incident_json(i) for i in rows])
+        return
+    table = Table(title=f"{len(rows)} incident(s)")
+    for col in ("id", "site", "started (Paris)", "duration", "impact", "detected by", "notified", "counts"):
+        table.add_column(col)
+    for i in rows:
+        counts = ("planned maintenance" if i.planned_maintenance
+                  else "yes" if i.provider_responsible else "not the provider's")
+        duration = _duration((i.resolved_at - i.started_at).total_seconds()) if i.resolved_at else "open"
+        table.add_row(escape(i.id), escape(i.site), _local(i.started_at), duration, i.impact.value,
+                      i.detected_by.value, _local(i.notified_at), counts)
+    console.print(table)
+
+
+@incidents.command("delete")
+@click.argument("ids", nargs=-1, required=True)
+@store_option
+def incidents_delete(ids: tuple[str, ...], store: str | None) -> None:
+    """Remove incidents from the register by id (e.g. entered by mistake)."""
+    with register_store(store) as (st, _logs):
+        n = st.delete(INCIDENTS, list(ids))
+    console.print(f"{n} incident(s) deleted")
+    if n < len(ids):
+        raise CdnctlError(f"{len(ids) - n} id(s) not found", Exit.INVALID)
+
+
+@changes.command("list")
+@click.option("--site", default=None, help="Only this site.")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Only changes open during this month.")
+@store_option
+@json_option
+def changes_list(site: str | None, month: str | None, store: str | None, as_json: bool) -> None:
+    """List configuration changes, times in Europe/Paris."""
+    start, end = _window(month)
+    with register_store(store) as (st, _logs):
+        rows = st.changes(site, start, end)
+    if as_json:
+        emit_json([_change_json(c) for c in rows])
+        return
+    table = Table(title=f"{len(rows)} change(s)")
+    for col in ("id", "site", "requested", "effective", "dossier updated", "description"):
+        table.add_column(col)
+    for c in rows:
+        table.add_row(escape(c.id), escape(c.site), _local(c.requested_at), _local(c.effective_at),
+                      _local(c.dossier_updated_at), escape(c.description))
+    console.print(table)
+
+
+# --- report qs --------------------------------------------------------------------------
+
+
+@click.group()
+def report() -> None:
+    """Reports: the monthly quality indicators (QS-01..QS-07)."""
+
+
+def _policy_sites(settings: Settings | None) -> list[str]:
+    # The policy directory, when there is one, names sites that had no incident at all:
+    # they still count in the overall availability.
+    if settings is None or not Path(settings.policy_dir).is_dir():
+        return []
+    try:
+        result = settings.load()
+    except CdnctlError:
+        return []
+    return sorted(result.policy.sites) if result.ok else []
+
+
+def _times_from_logs(logs: Any, start: datetime, end: datetime, site: str | None) -> list[RequestTimes]:
+    first = start.astimezone(PARIS).date()
+    last = end.astimezone(PARIS).date()
+    return [RequestTimes(r["site"], r["day"], int(r["requests"]), int(r["timed"]), int(r["under_2s"]))
+            for r in logs.daily(site, first, last)]
+
+
+def _load_files(incidents_csv: Path | None, changes_csv: Path | None, probes_csv: Path | None) -> MemoryStore:
+    loaded: dict[str, list[Any]] = {"incidents": [], "changes": [], "probes": []}
+    errors: list[str] = []
+    for register, path in ((INCIDENTS, incidents_csv), (CHANGES, changes_csv), (PROBES, probes_csv)):
+        if path is None:
+            continue
+        parsed = read_csv(register, path)
+        errors += [str(e) for e in parsed.errors]
+        loaded[register.kind] = [r for _line, r in parsed.records]
+    if errors:
+        raise CdnctlError("\n".join(errors), Exit.INVALID)
+    inc: list[Incident] = loaded["incidents"]
+    chg: list[Change] = loaded["changes"]
+    prb: list[Probe] = loaded["probes"]
+    return MemoryStore(inc, chg, prb)
+
+
+@report.command("qs")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month (Europe/Paris).")
+@click.option("--site", default=None, help="One site; default: overall, with each site's results.")
+@click.option("--as-of", "as_of", default=None, metavar="ISO8601",
+              help="Judge deadlines as at this time (default now); pending records are not yet late.")
+@click.option("--incidents", "incidents_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="Read incidents from this CSV instead of the store (what-if, audits).")
+@click.option("--changes", "changes_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="Read changes from this CSV instead of the store.")
+@click.option("--probes", "probes_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="Read probe results from this CSV instead of the store.")
+@click.option("--subdiv", default=None, help="Holiday subdivision (57 = Moselle: Good Friday, 26 Dec).")
+@store_option
+@json_option
+@click.pass_obj
+def report_qs(settings: Settings | None, month: str, site: str | None, as_of: str | None,
+              incidents_csv: Path | None, changes_csv: Path | None, probes_csv: Path | None,
+              subdiv: str | None, store: str | None, as_json: bool) -> None:
+    """QS-01..QS-07 of a month: value, target, pass/fail and the records behind each.
+
+    With --incidents/--changes/--probes the registers come from those files and the
+    store is not opened (QS-01, which needs the access logs, then has no data).
+    Exit 0 when the report is produced, whatever the indicators say.
+    """
+    year, mon = _month(month)
+    when = _as_of(as_of)
+    start, end = history_window(year, mon)
+    times: list[RequestTimes] = []
+    if incidents_csv or changes_csv or probes_csv:
+        regs: RegisterStore = _load_files(incidents_csv, changes_csv, probes_csv)
+        data = _gather(regs, site, start, end)
+        sites = regs.sites()
+    else:
+        with register_store(store) as (regs, logs):
+            data = _gather(regs, site, start, end)
+            times = _times_from_logs(logs, start, end, site)
+            sites = regs.sites()
+    sites = sorted(set(sites) | {t.site for t in times} | set(_policy_sites(settings)))
+    result = qs_report(year, mon, sites, *data, times=times, as_of=when, site=site, subdiv=subdiv)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    _render(result)
+
+
+def _gather(regs: RegisterStore, site: str | None, start: datetime,
+            end: datetime) -> tuple[list[Incident], list[Change], list[Probe]]:
+    return (regs.incidents(site, start, end), regs.changes(site, start, end),
+            regs.probe_failures(site, start, end))
+
+
+def _fmt_value(value: float | int | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "%":
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
+        return f"{text} %"
+    return f"{value} {unit}"
+
+
+_STATUS = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "pending": "[yellow]pending[/]",
+           "n/a": "[dim]n/a[/]"}
+_MARK = {True: "[green]ok[/]", False: "[red]late/failed[/]", None: "[yellow]pending[/]"}
+
+
+def _render(r: QsReport) -> None:
+    scope = r.site or f"overall ({len(r.sites)} site(s))"
+    console.print(f"[bold]Quality indicators {r.month}[/] — {escape(scope)} — as of "
+                  f"{_local(r.as_of)} (Europe/Paris)")
+    table = Table()
+    for col in ("indicator", "", "value", "target", "result", "note"):
+        table.add_column(col)
+    for i in r.indicators:
+        table.add_row(i.id, escape(i.title), _fmt_value(i.value, i.unit), i.target_text, _STATUS[i.status],
+                      escape(i.note))
+    console.print(table)
+    for i in r.indicators:
+        # Days and sources that passed would drown the few that explain a failure.
+        shown = [d for d in i.details if d.get("passed") is not True] if i.id in ("QS-01", "QS-02") \
+            else i.details
+        if not shown:
+            continue
+        console.print(f"[bold]{i.id}[/] records:")
+        for d in shown:
+            mark = _MARK[d["passed"]]  # type: ignore[index]
+            rest = ", ".join(f"{k}={v}" for k, v in d.items()
+                             if k not in ("id", "passed") and v not in (None, ""))
+            console.print(f"  {escape(str(d['id']))}: {mark}  [dim]{escape(rest)}[/]")
+    if r.per_site:
+        table = Table(title="per site")
+        table.add_column("site")
+        for i in r.indicators:
+            table.add_column(i.id)
+        for s, inds in r.per_site.items():
+            table.add_row(escape(s), *[_STATUS[i.status] for i in inds])
+        console.print(table)
+
+
+def register(group: click.Group) -> None:
+    for command in (incidents, changes, probes, report):
+        group.add_command(command)

@@ -1,0 +1,156 @@
+"""`cdnctl incidents|changes|probes …` and `cdnctl report qs`, driven as a user would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cdnctl.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTERS = ROOT / "examples" / "registers"
+SITES = ROOT / "examples" / "sites"
+AS_OF = "2026-06-01T00:00:00+02:00"
+FILES = ["--incidents", str(REGISTERS / "incidents.csv"), "--changes", str(REGISTERS / "changes.csv"),
+         "--probes", str(REGISTERS / "probes.csv")]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"CDNCTL_CLICKHOUSE_URL": f"chdb://{tmp_path}/store", "CDNCTL_POLICY_DIR": str(SITES)}
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def indicators(data: dict[str, object]) -> dict[str, dict[str, object]]:
+    inds = data["indicators"]
+    assert isinstance(inds, list)
+    return {i["id"]: i for i in inds}
+
+
+# April 2026 (30 days of CEST = 2,592,000 s) in examples/registers, by hand:
+# - maintenance INC-2026-002 (site *) 02:00–04:00 on 8 April: 7,200 s excluded on each of 3 sites;
+# - INC-2026-005 (origin, not the provider's) 07:00–07:45: 2,700 s excluded on interieur;
+#   measured = 3 × (2,592,000 − 7,200) − 2,700 = 7,751,700 s;
+# - interieur: INC-2026-001 [09:12, 09:14:30) ∪ failed probes 09:13, 09:14, ok 09:15 → [09:12, 09:15) = 180 s;
+# - france2030: INC-2026-004 10:00–14:30 = 16,200 s (its failed probe at 10:00 is inside);
+#   unavailable = 16,380 s → QS-02 = (7,751,700 − 16,380) / 7,751,700 = 99.78869… %.
+# QS-03: 001, 003, 004 count (002 maintenance, 005 not the provider's) → 3 ≤ 4.
+# QS-04: 001 150 s ok, 003 2 h 05 ok, 004 4 h 30 late → 2 / 3. QS-05: 001 27 min ok, 004 4 h 40 late → 50 %.
+# QS-06: 014 Fri → Sat ok; 016 Mon 13 → due end of Tue 14, effective Wed 15 → late; 017 Fri → Sat ok;
+#        015 Thu 30 Apr → (Fri 1 May) → Sat 2 May, effective Sat 09:00 ok → 3 / 4 = 75 %.
+# QS-07: 014 effective Sat 4 → (Mon 6 Easter Monday) Tue 7, Wed 8 → updated Wed 8 ok; 016 Wed 15 → Thu, Fri ok;
+#        017 Sat 25 → Mon 27, Tue 28 → updated Thu 30 late → 2 / 3.
+EXPECTED = {
+    "QS-01": (None, None),
+    "QS-02": ((7_751_700 - 16_380) * 100 / 7_751_700, False),
+    "QS-03": (3, True),
+    "QS-04": (200 / 3, False),
+    "QS-05": (50.0, False),
+    "QS-06": (75.0, False),
+    "QS-07": (200 / 3, False),
+}
+
+
+def check_expected(data: dict[str, object]) -> None:
+    got = indicators(data)
+    for id_, (value, passed) in EXPECTED.items():
+        assert got[id_]["value"] == (pytest.approx(value) if value is not None else None), id_
+        assert got[id_]["passed"] is passed, id_
+
+
+def test_report_from_files(env: dict[str, str]) -> None:
+    result = run("report", "qs", "--month", "2026-04", *FILES, "--as-of", AS_OF, "--json", env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["sites"] == ["www.france2030-sommet.gouv.fr", "www.interieur.gouv.fr",
+                             "www.journees-patrimoine.gouv.fr"]
+    check_expected(data)
+    q2 = indicators(data)["QS-02"]
+    assert (q2["measured_s"], q2["unavailable_s"]) == (7_751_700, 16_380)
+    for ind in data["indicators"]:
+        assert {"id", "value", "target", "passed", "details"} <= set(ind)
+        assert all("id" in d and "passed" in d for d in ind["details"])
+    assert [d["id"] for d in indicators(data)["QS-06"]["details"] if d["passed"] is False] == ["CHG-2026-016"]
+
+
+def test_report_human_output(env: dict[str, str]) -> None:
+    result = run("report", "qs", "--month", "2026-04", *FILES, "--as-of", AS_OF, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Quality indicators 2026-04 — overall (3 site(s))" in result.stdout
+    assert "QS-06" in result.stdout and "CHG-2026-016: late/failed" in result.stdout
+
+
+def test_import_then_report_from_the_store(env: dict[str, str]) -> None:
+    first = run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env)
+    assert first.exit_code == 0, first.output
+    assert "5 incidents: 5 new, 0 updated, 0 unchanged" in first.stdout
+    again = run("incidents", "import", str(REGISTERS / "incidents.csv"), "--json", env=env)
+    assert json.loads(again.stdout)["files"][0]["unchanged"] == 5
+    assert run("changes", "import", str(REGISTERS / "changes.csv"), env=env).exit_code == 0
+    assert run("probes", "import", str(REGISTERS / "probes.csv"), env=env).exit_code == 0
+    listed = json.loads(run("incidents", "list", "--json", env=env).stdout)
+    assert [i["id"] for i in listed] == [f"INC-2026-00{n}" for n in range(1, 6)]
+    france = json.loads(run("incidents", "list", "--site", "www.france2030-sommet.gouv.fr", "--json", env=env).stdout)
+    assert [i["id"] for i in france] == ["INC-2026-002", "INC-2026-004"]  # the * maintenance applies too
+    assert "5 incident(s)" in run("incidents", "list", env=env).stdout
+    assert len(json.loads(run("changes", "list", "--month", "2026-04", "--json", env=env).stdout)) == 4
+    result = run("report", "qs", "--month", "2026-04", "--as-of", AS_OF, "--json", env=env)
+    assert result.exit_code == 0, result.output
+    check_expected(json.loads(result.stdout))
+    site = json.loads(run("report", "qs", "--month", "2026-04", "--site", "www.interieur.gouv.fr", "--as-of", AS_OF,
+                          "--json", env=env).stdout)
+    # interieur: measured 2,592,000 − 7,200 − 2,700 = 2,582,100; 180 s down → 99.99303 % > 99.99 %
+    q2 = indicators(site)["QS-02"]
+    assert (q2["measured_s"], q2["unavailable_s"], q2["passed"]) == (2_582_100, 180, True)
+    assert site["per_site"] == {} and site["site"] == "www.interieur.gouv.fr"
+
+
+def test_import_with_errors_imports_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    good = (REGISTERS / "incidents.csv").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.replace("2026-04-21T10:00:00+02:00", "2026-04-21 10:00", 1).replace(",full,true,false,Edge",
+                                                                                          ",total,true,false,Edge"))
+    result = run("incidents", "import", str(bad), env=env)
+    assert result.exit_code == 1
+    assert f"{bad}:2: impact: 'total' is not one of none|partial|full" in result.stderr
+    assert f"{bad}:5: started_at: '2026-04-21 10:00' has no UTC offset" in result.stderr
+    assert "2 error(s); nothing imported" in result.stderr
+    data = json.loads(run("incidents", "import", str(bad), "--json", env=env).stdout)
+    assert data["ok"] is False and [(e["line"], e["column"]) for e in data["errors"]] == [
+        (2, "impact"), (5, "started_at")]
+    # Two files, the second bad: the good one is not imported either.
+    result = run("incidents", "import", str(REGISTERS / "incidents.csv"), str(bad), env=env)
+    assert result.exit_code == 1
+    assert json.loads(run("incidents", "list", "--json", env=env).stdout) == []
+
+
+def test_delete(env: dict[str, str]) -> None:
+    run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env)
+    assert run("incidents", "delete", "INC-2026-003", env=env).exit_code == 0
+    assert len(json.loads(run("incidents", "list", "--json", env=env).stdout)) == 4
+    missing = run("incidents", "delete", "NOPE", env=env)
+    assert missing.exit_code == 1 and "1 id(s) not found" in missing.stderr
+
+
+def test_usage_errors(env: dict[str, str]) -> None:
+    bad_month = run("report", "qs", "--month", "2026-4", env=env)
+    assert bad_month.exit_code == 2 and "not a month" in bad_month.stderr
+    bad_as_of = run("report", "qs", "--month", "2026-04", "--as-of", "yesterday", env=env)
+    assert bad_as_of.exit_code == 2
+
+
+def test_site_with_a_quote_is_a_value(env: dict[str, str]) -> None:
+    run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env)
+    result = run("report", "qs", "--month", "2026-04", "--site", "x' OR '1'='1", "--as-of", AS_OF, "--json",
+                 env=env)
+    assert result.exit_code == 0, result.output
+    q3 = indicators(json.loads(result.stdout))["QS-03"]
+    assert [d["id"] for d in q3["details"]] == ["INC-2026-002"]   # only the all-sites maintenance applies
