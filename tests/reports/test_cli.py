@@ -154,3 +154,29 @@ def test_site_with_a_quote_is_a_value(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     q3 = indicators(json.loads(result.stdout))["QS-03"]
     assert [d["id"] for d in q3["details"]] == ["INC-2026-002"]   # only the all-sites maintenance applies
+
+
+def test_qs01_from_the_log_store(env: dict[str, str], tmp_path: Path) -> None:
+    # 2 April: 10 requests, one of 2.5 s → 9 / 10 = 90 % (passes, ≥ 90 %).
+    # 3 April 23:30 CEST (still 3 April in Paris, 21:30 UTC): 3 s, exactly 2 s, 1.999999 s and 7 fast
+    # → 8 / 10 = 80 %. Month: 17 / 20 = 85 % < 90 % → fail.
+    lines = [f'192.0.2.{i} - - [02/Apr/2026:10:00:{i:02d} +0200] "GET /p{i} HTTP/1.1" 200 123 '
+             f'{2_500_000 if i == 0 else 150_000}' for i in range(10)]
+    lines += [f'192.0.2.{i} - - [03/Apr/2026:23:30:{i:02d} +0200] "GET /q HTTP/1.1" 200 10 '
+              f'{ {0: 3_000_000, 1: 2_000_000, 2: 1_999_999}.get(i, 100) }' for i in range(10)]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    ingest = run("logs", "ingest", str(log), "--format", '%h %l %u %t "%r" %>s %b %D', "--site",
+                 "www.interieur.gouv.fr", "--settle", "0", env=env)
+    assert ingest.exit_code == 0, ingest.output
+    data = json.loads(run("report", "qs", "--month", "2026-04", "--as-of", AS_OF, "--json", env=env).stdout)
+    q1 = indicators(data)["QS-01"]
+    assert (q1["value"], q1["passed"], q1["requests"], q1["timed"], q1["under_2s"]) == (85.0, False, 20, 20, 17)
+    assert [(d["id"], d["share"], d["passed"]) for d in q1["details"]] == [
+        ("2026-04-02", 90.0, True), ("2026-04-03", 80.0, False)]
+    # The logged site counts in the overall availability even without any incident.
+    assert data["sites"] == ["www.france2030-sommet.gouv.fr", "www.interieur.gouv.fr",
+                             "www.journees-patrimoine.gouv.fr"]
+    other = json.loads(run("report", "qs", "--month", "2026-04", "--site", "www.france2030-sommet.gouv.fr",
+                           "--as-of", AS_OF, "--json", env=env).stdout)
+    assert indicators(other)["QS-01"]["value"] is None
