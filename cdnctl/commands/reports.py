@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cdnctl.commands.logs import opened, store_option
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
+from reports import metrics
 from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
 from reports.qs import QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
@@ -246,7 +247,7 @@ def changes_list(site: str | None, month: str | None, store: str | None, as_json
 
 @click.group()
 def report() -> None:
-    """Reports: the monthly quality indicators (QS-01..QS-07)."""
+    """Reports: traffic statistics and the monthly quality indicators (QS-01..QS-07)."""
 
 
 def _policy_sites(settings: Settings | None) -> list[str]:
@@ -381,6 +382,65 @@ def _render(r: QsReport) -> None:
         for s, inds in r.per_site.items():
             table.add_row(escape(s), *[_STATUS[i.status] for i in inds])
         console.print(table)
+
+
+# --- report stats -----------------------------------------------------------------------
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CdnctlError(f"{option} {value!r} is not a date (YYYY-MM-DD)", Exit.USAGE) from None
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f} %"
+
+
+@report.command("stats")
+@click.option("--site", "sites", multiple=True, required=True, help="Site host name (repeat for several).")
+@click.option("--from", "day_from", required=True, metavar="YYYY-MM-DD", help="First day (Europe/Paris).")
+@click.option("--to", "day_to", required=True, metavar="YYYY-MM-DD",
+              help="Last day, included (Europe/Paris).")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="How many top paths.")
+@store_option
+@json_option
+def report_stats(sites: tuple[str, ...], day_from: str, day_to: str, top: int, store: str | None,
+                 as_json: bool) -> None:
+    """Traffic statistics (SPEC §5) of sites over Paris days, from the raw log records."""
+    first, last = _date(day_from, "--from"), _date(day_to, "--to")
+    if last < first:
+        raise CdnctlError(f"--to {last} is before --from {first}", Exit.USAGE)
+    with opened(store) as st:
+        data = metrics.stats(st.client, list(sites), first, last, top)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"[bold]{escape(', '.join(sites))}[/] — {first} → {last} (Europe/Paris days)")
+    table = Table(show_header=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    tt = data["time_taken"]
+    for name, value in (
+        ("requests", f"{data['requests']:,}"), ("bytes", f"{data['bytes']:,}"),
+        ("visitors (client, user agent per day)", f"{data['visitors']:,}"),
+        ("CDN share, requests", _ratio(data["cdn_share"]["requests"])),
+        ("CDN share, bytes", _ratio(data["cdn_share"]["bytes"])),
+        ("origin requests (miss + pass)", f"{data['origin_requests']:,}"),
+        *((f"status {k}", f"{v:,}") for k, v in data["status"].items()),
+        *((f"time taken {k}", "—" if tt[k] is None else f"{tt[k]:.3f} s") for k in ("p50", "p90", "p99")),
+        ("quarantined lines", f"{data['quarantined']:,}"),
+    ):
+        table.add_row(name, value)
+    console.print(table)
+    paths = Table(title=f"top {top} paths by requests")
+    for col in ("path", "requests", "bytes"):
+        paths.add_column(col, justify="left" if col == "path" else "right")
+    for p in data["top_paths"]["by_requests"]:
+        paths.add_row(escape(p["path"]), f"{p['requests']:,}", f"{p['bytes']:,}")
+    console.print(paths)
 
 
 def register(group: click.Group) -> None:

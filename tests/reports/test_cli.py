@@ -180,3 +180,28 @@ def test_qs01_from_the_log_store(env: dict[str, str], tmp_path: Path) -> None:
     other = json.loads(run("report", "qs", "--month", "2026-04", "--site", "www.france2030-sommet.gouv.fr",
                            "--as-of", AS_OF, "--json", env=env).stdout)
     assert indicators(other)["QS-01"]["value"] is None
+
+
+def test_report_stats(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        '192.0.2.1 - - [02/Apr/2026:10:00:00 +0200] "GET /<script>\'x HTTP/1.1" 200 100 150000\n'
+        '192.0.2.1 - - [02/Apr/2026:10:00:01 +0200] "GET / HTTP/1.1" 404 50 2500000\n'
+        '192.0.2.2 - - [03/Apr/2026:00:00:00 +0200] "GET / HTTP/1.1" 200 7 100\n')
+    assert run("logs", "ingest", str(log), "--format", '%h %l %u %t "%r" %>s %b %D', "--site",
+               "www.interieur.gouv.fr", "--settle", "0", env=env).exit_code == 0
+    result = run("report", "stats", "--site", "www.interieur.gouv.fr", "--from", "2026-04-02", "--to", "2026-04-02",
+                 "--json", env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # 3 April 00:00 CEST is outside the period: 2 requests, 150 bytes, 1 visitor (one address, no user agent)
+    assert (data["requests"], data["bytes"], data["visitors"]) == (2, 150, 1)
+    assert data["status"] == {"1xx": 0, "2xx": 1, "3xx": 0, "4xx": 1, "5xx": 0}
+    assert data["time_taken"] == {"records": 2, "p50": 2.5, "p90": 2.5, "p99": 2.5}
+    assert {p["path"] for p in data["top_paths"]["by_requests"]} == {"/", "/<script>'x"}
+    assert {"cdn_share", "origin_requests", "quarantined"} <= set(data)
+    human = run("report", "stats", "--site", "www.interieur.gouv.fr", "--from", "2026-04-02", "--to", "2026-04-02",
+                env=env)
+    assert "time taken p50" in human.stdout and "/<script>'x" in human.stdout
+    bad = run("report", "stats", "--site", "a.fr", "--from", "2026-04-03", "--to", "2026-04-02", env=env)
+    assert bad.exit_code == 2
