@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from loggest.ingest import IngestOptions
     from loggest.store.clickhouse import ClickHouseStore, FileEntry
 
-SETTINGS = {"short_circuit_function_evaluation": "force_enable", "max_insert_threads": 2}
+SETTINGS = {"short_circuit_function_evaluation": "disable"}
 _GLOB = set("*?{}[]")
 
 
@@ -37,7 +38,7 @@ def _safe_path(path: Path, tmp: str) -> str:
     return link
 
 
-def _segments(store: ClickHouseStore, source: str, total: int) -> list[tuple[list[str] | None, int, int]]:
+def _segments(store: ClickHouseStore, source: str) -> list[tuple[list[str] | None, int, int]]:
     """W3C: (field names or None, first line, last line) for each #Fields: directive."""
     directives = store.rows(f"SELECT _row_number + 1, line FROM {source} WHERE startsWith(line, '#Fields:') "
                             "ORDER BY 1")
@@ -48,23 +49,22 @@ def _segments(store: ClickHouseStore, source: str, total: int) -> list[tuple[lis
             segments.append((names, start, line_no - 1))
         names = text.rstrip("\r")[len("#Fields:"):].split()
         start = line_no
-    if start <= total:
-        segments.append((names, start, total))
+    segments.append((names, start, 2**32 - 1))
     return segments
 
 
 def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-                    progress: Callable[[int], None] | None = None) -> None:
+                    checking: Future[tuple[int, str]], progress: Callable[[int], None] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="cdnctl-") as tmp:
         source = f"file({q(_safe_path(path, tmp))}, 'LineAsString', 'line String')"
-        if entry.lines == 0:
+        if path.stat().st_size == 0:
             return
         fmt = opts.fmt
         if fmt.is_w3c:
             sep = "\t" if fmt.notation == "cloudfront" else " "
             queries = [w3c_query(names, w3c_fields(names or [], fmt.notation == "cloudfront"), sep, opts.site,
                                  opts.pseudo, source, first, last)
-                       for names, first, last in _segments(store, source, entry.lines)]
+                       for names, first, last in _segments(store, source)]
         else:
             queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
         cols = ", ".join(COLUMNS)
@@ -72,11 +72,12 @@ def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: 
             store.command(f"INSERT INTO records ({cols}, file_id, line_no) SELECT {cols}, {entry.file_id}, _line_no "
                           f"FROM ({sql}) WHERE _reason = ''", settings=SETTINGS)
         records, _ = store.count_file(entry.file_id)
-        if records < entry.lines:
+        lines, error = checking.result()
+        if not error and records < lines:
             for sql in queries:
                 store.command(f"INSERT INTO quarantine (file_id, file, line_no, reason, raw) "
                               f"SELECT {entry.file_id}, {q(entry.name)}, _line_no, _reason, "
                               f"substringUTF8(_l, 1, {RAW_MAX}) FROM ({sql}) WHERE _reason != ''",
                               settings=SETTINGS)
         if progress:
-            progress(entry.lines)
+            progress(lines)

@@ -14,6 +14,7 @@ import gzip
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from loggest.formats import LogFormat
 from loggest.formats.convert import LineError
 from loggest.formats.reference import clean_line
 from loggest.pseudo import Pseudonymiser
-from loggest.scan import is_gzip, scan_file
+from loggest.scan import check, checksum, is_gzip
 from loggest.sources import SourceFile
 from loggest.store.clickhouse import ClickHouseStore, FileEntry, file_id_of
 
@@ -136,7 +137,7 @@ def load_python(store: ClickHouseStore, path: Path, entry: FileEntry, opts: Inge
                 progress: Progress | None = None) -> None:
     batch: list[list[object]] = []
     bad: list[tuple[int, str, int, str, str]] = []
-    done = 0
+    done = line_no = 0
     for line_no, row, reason, raw in python_rows(path, opts.fmt, opts.site, opts.pseudo):
         if row is None:
             bad.append((entry.file_id, entry.name, line_no, reason, raw))
@@ -153,7 +154,7 @@ def load_python(store: ClickHouseStore, path: Path, entry: FileEntry, opts: Inge
     store.insert_records(batch)
     store.insert_quarantine(bad)
     if progress:
-        progress(entry.lines - done)
+        progress(max(0, line_no - done))
 
 
 def choose_engine(store: ClickHouseStore, opts: IngestOptions) -> str:
@@ -163,12 +164,13 @@ def choose_engine(store: ClickHouseStore, opts: IngestOptions) -> str:
 
 
 def load_file(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-              progress: Progress | None = None) -> str:
+              checking: Future[tuple[int, str]], progress: Progress | None = None) -> str:
+    """Load the lines of one file; ``checking`` gives (line count, integrity error) when done."""
     engine = choose_engine(store, opts)
     if engine == "clickhouse":
         from loggest.chparse import load_clickhouse
 
-        load_clickhouse(store, path, entry, opts, progress)
+        load_clickhouse(store, path, entry, opts, checking, progress)
     else:
         load_python(store, path, entry, opts, progress)
     return engine
@@ -181,46 +183,54 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     if not src.ready:
         return FileResult(src.name, "pending", src.why_not_ready)
     started = time.monotonic()
-    scan = scan_file(src.path)
-    fid = file_id_of(scan.sha256)
-    result = FileResult(src.name, "ingested", lines=scan.lines, sha256=scan.sha256)
-    base = FileEntry(scan.sha256, fid, src.name, src.source, scan.size, opts.fmt.name, lines=scan.lines,
-                     file_day=name_day(src.name))
-    if scan.error:
-        base.status, base.reason = "refused", scan.error
-        previous = store.file_by_sha(scan.sha256)
-        if previous is None or previous.status == "refused":
-            store.put_file(base)
-        result.status, result.reason = "refused", scan.error
-        return result
-    previous = store.file_by_sha(scan.sha256)
+    sha, size = checksum(src.path)
+    fid = file_id_of(sha)
+    result = FileResult(src.name, "ingested", sha256=sha)
+    entry = FileEntry(sha, fid, src.name, src.source, size, opts.fmt.name, file_day=name_day(src.name))
+    previous = store.file_by_sha(sha)
     if previous is not None and previous.status == "done" and not opts.replay:
         result.status = "skipped"
         result.reason = f"already ingested (same sha256 as {previous.name})"
         result.lines, result.records, result.quarantined = previous.lines, previous.records, previous.quarantined
         return result
+    if previous is not None and previous.status == "refused":
+        result.status, result.reason = "refused", previous.reason
+        return result
     # Another content already ingested under this name: a changed delivery.
-    older = [e for e in store.files_by_name(src.name)
-             if e.sha256 != scan.sha256 and e.status in ("done", "loading")]
+    older = [e for e in store.files_by_name(src.name) if e.sha256 != sha and e.status in ("done", "loading")]
     if older and not opts.replay:
         result.status = "refused"
         result.reason = (f"{src.name} was already ingested with other content (sha256 {older[0].sha256[:12]}…); "
                          "use --replay to replace its rows")
         return result
-    # Rows this file (or the versions it replaces) may have: remove them first.
-    stale = [fid] if previous is not None else []
-    stale += [e.file_id for e in older]
-    touched = store.file_site_days(stale)
-    for e in older:
-        touched |= {(s, d) for s in e.sites for d in e.days}
-    if (previous is not None and previous.status == "done") or older:
-        result.status = "replayed"
-    elif previous is not None and previous.status == "loading":
-        result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
-    entry = base
-    store.put_file(entry)                      # status loading: a crash from here is repaired on re-run
-    store.delete_files(stale)
-    entry.engine = load_file(store, src.path, entry, opts, progress)
+    with ThreadPoolExecutor(1) as pool:
+        checking = pool.submit(check, src.path)       # gzip integrity + line count, next to the load
+        # Rows this file (or the versions it replaces) may already have: remove them first.
+        stale = ([fid] if previous is not None else []) + [e.file_id for e in older]
+        touched = store.file_site_days(stale)
+        for e in older:
+            touched |= {(s, d) for s in e.sites for d in e.days}
+        if (previous is not None and previous.status in ("done", "replaced")) or older:
+            result.status = "replayed"
+        elif previous is not None and previous.status == "loading":
+            result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
+        store.put_file(entry)                      # status loading: a crash from here is repaired on re-run
+        store.delete_files(stale)
+        error = ""
+        try:
+            entry.engine = load_file(store, src.path, entry, opts, checking, progress)
+        except Exception as exc:  # a corrupt file may also make the reader fail: the check says why
+            entry.lines, error = checking.result()
+            if not error:
+                raise
+        entry.lines, error = checking.result()
+    if error:
+        store.delete_files([fid])
+        store.refresh_daily(touched)
+        entry.status, entry.reason = "refused", error
+        store.put_file(entry)
+        result.status, result.reason, result.lines = "refused", error, entry.lines
+        return result
     site_days = store.file_site_days([fid])
     store.refresh_daily(site_days | touched)
     entry.records, entry.quarantined = store.count_file(fid)
@@ -229,10 +239,10 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     entry.seconds = time.monotonic() - started
     entry.status = "done"
     for e in older:
-        e.status, e.reason = "replaced", f"replaced by {scan.sha256[:12]}…"
+        e.status, e.reason = "replaced", f"replaced by {sha[:12]}…"
         store.put_file(e)
     store.put_file(entry)
-    result.records, result.quarantined = entry.records, entry.quarantined
+    result.lines, result.records, result.quarantined = entry.lines, entry.records, entry.quarantined
     result.engine, result.seconds = entry.engine, entry.seconds
     return result
 

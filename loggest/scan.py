@@ -1,7 +1,10 @@
-"""One streaming pass over a delivered file: checksum, integrity, line count.
+"""Checksums and integrity checks of delivered files, streaming (1 MiB chunks).
 
-Run before anything is stored, so a truncated or corrupt file is refused whole (SPEC §4)
-and nothing of it reaches the store. Memory stays bounded (1 MiB chunks).
+The checksum (of the bytes as delivered) identifies a file; the integrity check
+decompresses a gzip whole and counts lines, so a truncated or corrupt file is refused
+whole (SPEC §4). The check runs in a thread next to the load (zlib releases the GIL):
+when it fails, the rows loaded meanwhile are removed before the manifest says
+anything but ``loading``.
 """
 
 from __future__ import annotations
@@ -29,20 +32,26 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def scan_file(path: Path) -> Scan:
+def checksum(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def check(path: Path) -> tuple[int, str]:
+    """(lines, error): decompress a gzip whole, count lines, check the last newline."""
     lines = 0
     last = b"\n"
+    size = 0
     with path.open("rb") as f:
-        head = f.read(CHUNK)
-        gz = head[:2] == GZIP_MAGIC
-        scan = Scan("", 0, gz)
-        d = zlib.decompressobj(wbits=31) if gz else None
-        chunk = head
+        chunk = f.read(CHUNK)
+        d = zlib.decompressobj(wbits=31) if chunk[:2] == GZIP_MAGIC else None
         try:
             while chunk:
-                digest.update(chunk)
                 size += len(chunk)
                 data = chunk
                 if d is not None:
@@ -56,16 +65,15 @@ def scan_file(path: Path) -> Scan:
                     last = data[-1:]
                 chunk = f.read(CHUNK)
         except zlib.error as exc:
-            scan.error = f"corrupt gzip at compressed byte ~{size}: {exc}"
-            for rest in iter(lambda: f.read(CHUNK), b""):      # the checksum covers the whole file
-                digest.update(rest)
-                size += len(rest)
-        if d is not None and not scan.error and not d.eof:
-            scan.error = f"truncated gzip: the stream ends early after {size} compressed bytes"
-    scan.sha256 = digest.hexdigest()
-    scan.size = size
-    if not scan.error and last != b"\n":
-        scan.error = "truncated: the last line has no newline (file cut or still being written)"
-        lines += 1
-    scan.lines = lines
-    return scan
+            return lines, f"corrupt gzip near compressed byte {size}: {exc}"
+        if d is not None and not d.eof:
+            return lines, f"truncated gzip: the stream ends early after {size} compressed bytes"
+    if last != b"\n":
+        return lines + 1, "truncated: the last line has no newline (file cut or still being written)"
+    return lines, ""
+
+
+def scan_file(path: Path) -> Scan:
+    sha, size = checksum(path)
+    lines, error = check(path)
+    return Scan(sha, size, is_gzip(path), lines, error)

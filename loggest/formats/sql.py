@@ -5,7 +5,9 @@ differential tests). For token formats the fast path splits a line on ``"`` and 
 spaces (``splitByChar``: no regex); a line that does not split into the expected shape,
 or contains a backslash (escaped quotes), is parsed by the format's regex
 (``extractGroups``, RE2 — the very expression the Python reference uses). Every
-conversion is guarded, so a bad value gives a quarantine reason, never a query error.
+conversion is total (``OrZero``/``OrNull`` functions; ``makeDateTime`` does not throw),
+so a bad value gives a quarantine reason, never a query error — and short-circuit
+evaluation can stay off, which lets ClickHouse compute each shared subexpression once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def line_expr(col: str = "line") -> str:
 class _Marker:
     index: int        # field index (among fields)
     sub: int          # 0, or 1 for the second half of a clf_time
+    stop: str = ""    # a character the regex path excludes from this field (its next literal's first)
 
 
 def split_plan(tokens: Sequence[Token]) -> tuple[list[str], dict[int, str]] | None:
@@ -54,9 +57,10 @@ def split_plan(tokens: Sequence[Token]) -> tuple[list[str], dict[int, str]] | No
                   and isinstance(nxt, Literal) and nxt.text.startswith('"'))
         if tok.kind in SPACEY_KINDS and not quoted:
             return None
-        atoms.append(_Marker(fi, 0))
+        stop = nxt.text[0] if isinstance(nxt, Literal) and not quoted and nxt.text[0] not in ' "' else ""
+        atoms.append(_Marker(fi, 0, stop))
         if tok.kind == "clf_time":
-            atoms.extend([" ", _Marker(fi, 1)])
+            atoms.extend([" ", _Marker(fi, 1, stop)])
         fi += 1
     pieces: list[list[str | _Marker]] = [[]]
     for a in atoms:
@@ -102,6 +106,8 @@ def split_plan(tokens: Sequence[Token]) -> tuple[list[str], dict[int, str]] | No
                 if suffix:
                     conds.append(f"endsWith({el}, {q(suffix)})")
                 el = f"substring({el}, {len(prefix) + 1}, length({el}) - {len(prefix) + len(suffix)})"
+            if ms[0].stop:
+                conds.append(f"position({el}, {q(ms[0].stop)}) = 0")
             halves.setdefault(ms[0].index, {})[ms[0].sub] = el
     values: dict[int, str] = {}
     for idx, h in halves.items():
@@ -275,13 +281,13 @@ def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser
     raw: list[str] = []
     if plan is None:
         fast_cols = ""
-        matched = f"match(_l, {q(regex)})"
+        matched = "length(_g) > 0"
         for k in range(len(fields)):
             raw.append(f"_g[{k + 1}]")
     else:
         conds, values = plan
         fast_cols = f"splitByChar('\"', _l) AS _q, (position(_l, '\\\\') = 0 AND {' AND '.join(conds)}) AS _fast,"
-        matched = f"(_fast OR match(_l, {q(regex)}))"
+        matched = "(_fast OR length(_g) > 0)"
         for k in range(len(fields)):
             raw.append(f"if(_fast, {values[k]}, _g[{k + 1}])")
     exprs, reason = record_select(fields, [f"_f{k}" for k in range(len(fields))], site, pseudo)
@@ -291,7 +297,8 @@ def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser
                if(NOT _matched, 'does not match the format', {reason}) AS _reason
         FROM (
             SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, {fast_cols}
-                   extractGroups(_l, {q(regex)}) AS _g, {matched} AS _matched, {field_cols}
+                   extractGroups({"if(_fast, '', _l)" if plan else "_l"}, {q(regex)}) AS _g,
+                   {matched} AS _matched, {field_cols}
             FROM {source}
         )"""
 
