@@ -28,9 +28,10 @@ site's matching URLs (lurker-friendly). Both only from the ``cdn_purgers`` ACL,
 
 Access log: run ``varnishncsa -F`` with :data:`VARNISHNCSA_FORMAT`::
 
-    %h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D
+    %h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D
 
-that is NCSA combined followed by the Host header as sent (quoted), the cache status
+that is NCSA combined (the request line spelt out: varnishncsa's ``%r`` would print
+an absolute URL with the host) followed by the Host header as sent (quoted), the cache status
 (HIT, MISS, PASS; ``-`` for PURGE/BAN and errors made by Varnish itself) and the time
 taken in **microseconds**.
 """
@@ -51,7 +52,7 @@ from cache_rules.targets.plan import (
     window_active,
 )
 
-VARNISHNCSA_FORMAT = ('%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
+VARNISHNCSA_FORMAT = ('%h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
                       '%{X-Cache}o %D')
 
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"

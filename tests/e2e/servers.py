@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,12 +20,20 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
-from cache_rules.targets import TEST_CLOCK_HEADER, Compiled
+import pytest
+
+from cache_rules.model import Policy
+from cache_rules.resolve import SiteResolver
+from cache_rules.targets import TEST_CLOCK_HEADER, Compiled, CompileOptions, compile_policy
+from cache_rules.targets.plan import epoch
+from tests.cases import Case, load_cases, load_cases_policy
 
 __all__ = [
     "TEST_CLOCK_HEADER",
@@ -217,3 +226,360 @@ class Nginx(Edge):
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_port(self.port, self.proc, "nginx", self.workdir / "error.log")
         return self
+
+
+# -- replaying the shared case table ---------------------------------------------------
+
+def next_boundary(policy: Policy, host: str, at: datetime) -> datetime | None:
+    """The first window edge of the host's site after ``at``: rules may change there."""
+    site = policy.site_for_host(host)
+    assert site is not None, host
+    edges = sorted(e for w in site.overrides for e in (w.start, w.end) if e > at)
+    return edges[0] if edges else None
+
+
+def replay(edge: Edge, policy: Policy, case: Case, caps_at_boundary: bool) -> list[str]:
+    """Send the case's request twice; return the differences from the case (empty = pass).
+
+    First request: the decision headers and MISS (PASS when not cached). Second: HIT
+    when cached — unless the engine caps objects at the next window edge and that edge
+    is less than a second after ``at`` — and PASS again, from the origin, when not.
+    """
+    path = wire_path(case.path)
+    path += ("&" if "?" in path else "?") + f"case={case.id}"  # own cache object per case
+    headers = {TEST_CLOCK_HEADER: f"{epoch(case.at):.6f}"}
+    if case.content_type is not None:
+        headers["X-Test-Content-Type"] = encode_ct(case.content_type)
+    first = edge.get(case.site, path, headers=headers)
+    problems = []
+    got = (first.status, first.header("X-Cache-Rule"), first.header("X-Cache-TTL"), first.header("X-Cache"))
+    want = (200, case.rule, str(case.ttl), "MISS" if case.cache else "PASS")
+    if got != want:
+        problems.append(f"first request: got (status, rule, ttl, X-Cache) {got}, expected {want}")
+    if first.header("X-Origin-Count") is None:
+        problems.append("first request did not reach the origin")
+    stored = case.cache
+    edge_at = next_boundary(policy, case.site, case.at)
+    if stored and caps_at_boundary and edge_at is not None:
+        stored = (edge_at - case.at).total_seconds() >= 1
+    # nginx moves the object into the cache just after the client has its last byte: a
+    # request sent at once may still miss and fetch (and store) a newer answer.
+    filled_by = first
+    for _ in range(20):
+        second = edge.get(case.site, path, headers=headers)
+        if not stored or second.header("X-Cache") != "MISS":
+            break
+        filled_by = second
+        time.sleep(0.02)
+    expect = "HIT" if stored else ("PASS" if not case.cache else "MISS")
+    if second.header("X-Cache") != expect:
+        problems.append(f"second request: X-Cache {second.header('X-Cache')}, expected {expect}")
+    if expect == "HIT" and second.body != filled_by.body:
+        problems.append("HIT body differs from the answer that filled the cache")
+    if expect != "HIT" and second.body == first.body:
+        problems.append("not cached, yet the origin was not asked again")
+    return problems
+
+
+def require(engine: str) -> None:
+    """Skip when the engine is missing — except in CI, where .ci/run installs it."""
+    import pytest
+
+    if shutil.which(engine) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{engine} is not installed: .ci/run installs it from Debian")
+        pytest.skip(f"{engine} is not installed (apt-get install; .ci/run does it)")
+
+
+def write_policy(directory: Path, sites: dict[str, str]) -> Policy:
+    """Write site YAML texts into ``directory`` and load them (must be valid)."""
+    from cache_rules.loader import load_policy_dir
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in sites.items():
+        (directory / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return load_policy_dir(directory).require_valid()
+
+
+# -- scenarios shared by every engine ------------------------------------------------
+
+LIVE_POLICY = """\
+site: live.example.fr
+aliases: [www.live.example.fr]
+origin: http://127.0.0.1:9
+rules:
+  - {{id: live-default, default: true, ttl: 1h}}
+  - {{id: live-short, directory: /short/, ttl: 2s}}
+  - {{id: live-off, directory: /nocache/, cache: false}}
+overrides:
+  - from: {start}
+    until: {end}
+    reason: live window
+    rules:
+      - {{id: live-window, directory: /w/, ttl: 30s}}
+"""
+
+FLIP_POLICY = """\
+site: flip.example.fr
+origin: http://127.0.0.1:9
+rules:
+  - {{id: flip-default, default: true, ttl: 1h}}
+overrides:
+  - from: {start}
+    until: {end}
+    reason: switched off for a while
+    enabled: false
+    rules: []
+"""
+
+# Valid policy values full of characters that mean something in VCL, nginx or PCRE.
+ODD_POLICY = r"""
+site: odd.example.fr
+origin: http://127.0.0.1:9
+rules:
+  - {id: odd-default, default: true, ttl: 1h}
+  - {id: odd-dollar, directory: "/${HOME}/", ttl: 11m}
+  - {id: odd-meta, directory: "/a.b+c(d)*e;f'g=h/", ttl: 12m}
+  - {id: odd-quote, page: '/say"hi"', ttl: 13m}
+  - {id: odd-brace, page: "/x{1}", ttl: 14m}
+  - {id: odd-backslash, page: "/back\\slash", ttl: 15m}
+  - {id: odd-type, content_type: "application/vnd.api+json", ttl: 16m}
+  - {id: odd-dot, directory: "/a.b/", ttl: 17m}
+  - {id: odd-newline-escape, page: "/n%0Aline", ttl: 18m}
+"""
+
+ODD_REQUESTS = [
+    ("/${HOME}/x", None, "odd-dollar"),
+    ("/$%7BHOME%7D/x", None, "odd-dollar"),
+    ("/aXb/c", None, "odd-default"),
+    ("/a.b/c", None, "odd-dot"),
+    ("/a.b+c(d)*e;f'g=h/z", None, "odd-meta"),
+    ("/a.b+c(d)e;f'g=h/z", None, "odd-default"),
+    ('/say"hi"', None, "odd-quote"),
+    ("/x{1}", None, "odd-brace"),
+    ("/x1", None, "odd-default"),
+    ("/back\\slash", None, "odd-backslash"),
+    ("/n%0aline", None, "odd-newline-escape"),
+    ("/doc", "application/vnd.api+json; charset=utf-8", "odd-type"),
+    ("/doc", "application/vndXapi+json", "odd-default"),
+]
+
+
+def decide_like_resolver(edge: Edge, policy: Policy, host: str, path: str, content_type: str | None,
+                         tag: str) -> list[str]:
+    """One fresh request; its decision headers must be the resolver's decision for now."""
+    site = policy.site_for_host(host)
+    assert site is not None, host
+    decision = SiteResolver(site).decide(path, content_type)
+    wire = wire_path(path)
+    wire += ("&" if "?" in wire else "?") + f"t={tag}"
+    headers = {"X-Test-Content-Type": encode_ct(content_type)} if content_type is not None else {}
+    resp = edge.get(host, wire, headers=headers)
+    got = (resp.header("X-Cache-Rule"), resp.header("X-Cache-TTL"))
+    want = (decision.rule.id if decision.rule and decision.enabled else None, str(decision.ttl))
+    return [] if got == want else [f"{host} {wire} ({content_type}): got {got}, expected {want}"]
+
+
+# -- the suite every engine runs ------------------------------------------------------
+
+_LOG_LINE = re.compile(
+    r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\S+) '
+    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<host>[^"]*)" (?P<cache>\S+) (?P<taken>[0-9.]+)$')
+
+
+class EdgeSuite:
+    """Engine-agnostic tests; ``tests/e2e/test_<engine>.py`` subclasses it as ``Test<Engine>``."""
+
+    engine = ""  # target name
+    executable = ""
+    caps_at_boundary = False  # objects expire at the next window edge (else: window in the key)
+    ban = True  # BAN by prefix/regex supported
+    time_unit = 1.0  # seconds per unit of the log's time-taken field
+
+    # hooks --------------------------------------------------------------------------
+    @classmethod
+    def make_edge(cls, workdir: Path) -> Edge:
+        raise NotImplementedError
+
+    @classmethod
+    def options(cls, edge: Edge, origin: Origin, **kw: object) -> CompileOptions:
+        raise NotImplementedError
+
+    def access_log(self, edge: Edge) -> list[str]:
+        raise NotImplementedError
+
+    # fixtures -----------------------------------------------------------------------
+    @pytest.fixture(scope="class")
+    @classmethod
+    def cases_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[tuple[Edge, Policy]]:
+        require(cls.executable)
+        policy = load_cases_policy()
+        edge = cls.make_edge(workdir_factory(cls.engine))
+        compiled = compile_policy(policy, cls.engine, options=cls.options(edge, origin, clock="header"))
+        assert compiled.check is not None, "the engine's syntax check must run"
+        edge.start(compiled)
+        yield edge, policy
+        edge.stop()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def live_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[LiveEdge]:
+        require(cls.executable)
+        work = workdir_factory(cls.engine + "-live")
+        now = datetime.now(UTC).replace(microsecond=0)
+        start, end = now + timedelta(seconds=4), now + timedelta(seconds=7)
+        window = {"start": start.isoformat(), "end": end.isoformat()}
+        policy = write_policy(work / "sites", {
+            "live.example.fr": LIVE_POLICY.format(**window),
+            "flip.example.fr": FLIP_POLICY.format(**window),
+            "odd.example.fr": ODD_POLICY,
+        })
+        edge = cls.make_edge(work)
+        # check=False: the case-table fixture runs the syntax check; here the clock is ticking
+        compiled = compile_policy(policy, cls.engine, options=cls.options(edge, origin, check=False))
+        edge.start(compiled)
+        yield LiveEdge(edge, policy, start, end)
+        edge.stop()
+
+    # tests --------------------------------------------------------------------------
+    @pytest.mark.parametrize("case", load_cases(), ids=lambda c: c.id)
+    def test_case_table(self, cases_edge: tuple[Edge, Policy], case: Case) -> None:
+        edge, policy = cases_edge
+        problems = replay(edge, policy, case, self.caps_at_boundary)
+        assert not problems, problems
+
+    def test_unknown_host_is_404(self, cases_edge: tuple[Edge, Policy]) -> None:
+        edge, _ = cases_edge
+        assert edge.get("unknown.example.org", "/").status == 404
+
+    def test_policy_values_with_metacharacters(self, live_edge: LiveEdge) -> None:
+        problems = []
+        for n, (path, ct, rule) in enumerate(ODD_REQUESTS):
+            problems += decide_like_resolver(live_edge.edge, live_edge.policy, "odd.example.fr", path, ct,
+                                             f"odd{n}")
+            site = live_edge.policy.site_for_host("odd.example.fr")
+            assert site is not None
+            assert SiteResolver(site).decide(path, ct).rule.id == rule, path  # type: ignore[union-attr]
+        assert problems == []
+
+    def test_not_stored(self, live_edge: LiveEdge) -> None:
+        edge = live_edge.edge
+        # cache: false
+        first, second = (edge.get("live.example.fr", "/nocache/a") for _ in range(2))
+        assert (first.header("X-Cache"), second.header("X-Cache")) == ("PASS", "PASS")
+        assert first.body != second.body
+        # Authorization requests and non-GET methods go to the origin, uncached
+        for _ in range(2):
+            r = edge.get("live.example.fr", "/auth", headers={"Authorization": "Basic eDp5"})
+            assert r.header("X-Cache") == "PASS" and r.header("X-Origin-Count") is not None
+        r = edge.get("live.example.fr", "/form", method="POST", headers={"Content-Length": "0"})
+        assert r.status == 200 and r.header("X-Cache") == "PASS"
+        # Set-Cookie: never stored, whatever the rule says
+        bodies = {edge.get("live.example.fr", "/cookie", headers={"X-Test-Set-Cookie": "s=1"}).body
+                  for _ in range(2)}
+        assert len(bodies) == 2
+        # statuses that are not stored (500) — stored ones (404) are
+        errs = {edge.get("live.example.fr", "/err", headers={"X-Test-Status": "500"}).body for _ in range(2)}
+        assert len(errs) == 2
+        self._hit(edge, "live.example.fr", "/missing", {"X-Test-Status": "404"})
+
+    def _hit(self, edge: Edge, host: str, path: str, headers: dict[str, str] | None = None) -> Response:
+        """Fetch until the object is in the cache (nginx stores it just after answering)."""
+        first = edge.get(host, path, headers=headers)
+        assert first.header("X-Cache") in ("MISS", "HIT"), first.headers
+        for _ in range(50):
+            again = edge.get(host, path, headers=headers)
+            if again.header("X-Cache") == "HIT":
+                return again
+            time.sleep(0.02)
+        raise AssertionError(f"{host}{path} never became a HIT: {again.headers}")
+
+    def test_purge_only_from_acl(self, live_edge: LiveEdge) -> None:
+        edge, host = live_edge.edge, "live.example.fr"
+        self._hit(edge, host, "/p/1.html")
+        foreign = edge.get(host, "/p/1.html", method="PURGE", source="127.0.0.2")
+        assert foreign.status == 403
+        assert edge.get(host, "/p/1.html").header("X-Cache") == "HIT"
+        assert edge.get(host, "/p/1.html", method="PURGE").status == 200
+        assert edge.get(host, "/p/1.html").header("X-Cache") == "MISS"
+        # BAN by prefix and by regex
+        self._hit(edge, host, "/p/2.html")
+        self._hit(edge, host, "/q/2.html")
+        assert edge.get(host, "/", method="BAN", headers={"X-Ban-Prefix": "/p/"},
+                        source="127.0.0.2").status == 403
+        assert edge.get(host, "/p/2.html").header("X-Cache") == "HIT"
+        status = edge.get(host, "/", method="BAN", headers={"X-Ban-Prefix": "/p/"}).status
+        if not self.ban:
+            assert status == 501
+            return
+        assert status == 200
+        assert edge.get(host, "/p/2.html").header("X-Cache") == "MISS"
+        assert edge.get(host, "/q/2.html").header("X-Cache") == "HIT"
+        assert edge.get(host, "/", method="BAN", headers={"X-Ban-Regex": r"^/q/[0-9]\.html$"}).status == 200
+        assert edge.get(host, "/q/2.html").header("X-Cache") == "MISS"
+        assert edge.get(host, "/", method="BAN", headers={"X-Ban-Regex": 'a"b'}).status == 400
+        # a prefix is literal: its dot is not "any character"
+        self._hit(edge, host, "/r/a.b")
+        self._hit(edge, host, "/r/aXb")
+        assert edge.get(host, "/", method="BAN", headers={"X-Ban-Prefix": "/r/a."}).status == 200
+        assert edge.get(host, "/r/a.b").header("X-Cache") == "MISS"
+        assert edge.get(host, "/r/aXb").header("X-Cache") == "HIT"
+
+    def test_access_log_line(self, live_edge: LiveEdge) -> None:
+        edge = live_edge.edge
+        self._hit(edge, "www.live.example.fr", "/logged?x=1", {"User-Agent": "e2e-agent"})
+        lines = []
+        for _ in range(50):  # varnishncsa/nginx write the record after the response
+            lines = [ln for ln in self.access_log(edge) if "/logged?x=1" in ln]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(lines) >= 2, self.access_log(edge)[-5:]
+        records = [_LOG_LINE.match(ln) for ln in lines]
+        assert all(records), lines
+        assert [r["cache"] for r in records if r][-1] == "HIT"
+        last = records[-1]
+        assert last is not None
+        assert last["host"] == "www.live.example.fr"
+        assert last["request"] == "GET /logged?x=1 HTTP/1.1" and last["status"] == "200"
+        assert last["agent"] == "e2e-agent"
+        assert 0 <= float(last["taken"]) * self.time_unit < 5
+
+    def test_windows_follow_the_real_clock(self, live_edge: LiveEdge) -> None:
+        """Before, inside and after a window that starts seconds after the server did;
+        an object cached before the window is not served inside it; TTLs expire."""
+        edge, start, end = live_edge.edge, live_edge.start, live_edge.end
+        assert datetime.now(UTC) < start - timedelta(seconds=0.5), "server started too late for the test"
+
+        def rule(host: str, path: str) -> tuple[str | None, str | None]:
+            r = edge.get(host, path)
+            return r.header("X-Cache-Rule"), r.header("X-Cache")
+
+        self._hit(edge, "live.example.fr", "/w/page")
+        assert rule("live.example.fr", "/w/page") == ("live-default", "HIT")
+        self._hit(edge, "flip.example.fr", "/page")
+        self._hit(edge, "live.example.fr", "/short/page")
+        _sleep_until(start + timedelta(seconds=0.3))
+        assert rule("live.example.fr", "/w/page") == ("live-window", "MISS")
+        assert rule("live.example.fr", "/w/page")[0] == "live-window"
+        assert rule("flip.example.fr", "/page") == (None, "PASS")
+        # /short/ has a 2 s TTL, cached more than 2 s ago: expired, never served stale
+        assert rule("live.example.fr", "/short/page") == ("live-short", "MISS")
+        _sleep_until(end + timedelta(seconds=0.3))
+        got = rule("live.example.fr", "/w/page")
+        assert got[0] == "live-default" and got[1] in ("MISS", "HIT")
+        assert rule("flip.example.fr", "/page")[0] == "flip-default"
+
+
+@dataclass
+class LiveEdge:
+    edge: Edge
+    policy: Policy
+    start: datetime
+    end: datetime
+
+
+def _sleep_until(when: datetime) -> None:
+    delay = (when - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
