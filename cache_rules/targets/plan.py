@@ -39,7 +39,7 @@ _PROBE = "\uffff"
 # Alphabets the loader guarantees after normalisation; checked again before printing.
 SAFE = {
     "path": re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*"),
-    "host": re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"),
+    "host": re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
     "media": re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+/[a-z0-9!#$%&'*+.^_`|~-]+"),
     "major": re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+"),
     "rule_id": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"),
@@ -129,6 +129,9 @@ class Origin:
 
     @classmethod
     def parse(cls, url: str) -> Origin:
+        # urlsplit silently drops tabs and newlines: refuse them rather than guess.
+        if not url.isascii() or not url.isprintable() or " " in url:
+            raise UnsafeValue(f"origin {url!r} has spaces, control or non-ASCII characters")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UnsafeValue(f"origin {url!r} is not an http(s) URL")

@@ -73,7 +73,7 @@ def normalisation() -> dict[str, list[tuple[str, str]]]:
     decode = [(f"%{_ci(f'{ord(c):02X}')}", c) for c in _UNRESERVED]
     upper = [(f"%{c}([0-9A-Fa-f])", f"%{c.upper()}\\1") for c in "abcdef"]
     upper += [(f"%([0-9A-F]){c}", f"%\\1{c.upper()}") for c in "abcdef"]
-    encode = [(f"\\x{b:02X}", f"%{b:02X}") for b in range(0x21, 0x100)
+    encode = [(f"\\x{b:02X}", f"%{b:02X}") for b in range(0x00, 0x100)
               if b != 0x25 and (b >= 0x80 or chr(b) not in _PATH_SAFE) and chr(b) not in "?#"]
     return {"decode": decode, "upper": upper, "encode": encode}
 
