@@ -37,6 +37,10 @@ def _share(num: int, den: int) -> float | None:
     return None if den == 0 else num / den
 
 
+def _quantile_keys(values: list[float | None]) -> dict[str, float | None]:
+    return {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, values, strict=True)}
+
+
 def _shape(daily: list[dict[str, Any]], quantiles: list[float | None], top_requests: list[dict[str, Any]],
            top_bytes: list[dict[str, Any]], quarantined: int, sites: Sequence[str], first: date,
            last: date) -> dict[str, Any]:
@@ -52,8 +56,7 @@ def _shape(daily: list[dict[str, Any]], quantiles: list[float | None], top_reque
         "origin_requests": tot["miss"] + tot["pass"],
         "cache": {k: tot[k] for k in CLASSES},
         "status": {f"{n}xx": tot[f"s{n}xx"] for n in range(1, 6)},
-        "time_taken": {"records": tot["timed"],
-                       **{f"p{round(q * 100)}": v for q, v in zip(QUANTILES, quantiles, strict=True)}},
+        "time_taken": {"records": tot["timed"], **_quantile_keys(quantiles)},
         "top_paths": {"by_requests": top_requests, "by_bytes": top_bytes},
         "quarantined": quarantined,
         "days": daily,
@@ -78,7 +81,8 @@ SELECT toString(toDate(time, 'Europe/Paris')) AS day,
        countIf(intDiv(status, 100) = 2) AS s2xx,
        countIf(intDiv(status, 100) = 3) AS s3xx,
        countIf(intDiv(status, 100) = 4) AS s4xx,
-       countIf(intDiv(status, 100) = 5) AS s5xx
+       countIf(intDiv(status, 100) = 5) AS s5xx,
+       quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL) AS q
 FROM records
 WHERE {where}
 GROUP BY day ORDER BY day
@@ -100,9 +104,11 @@ def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int =
     names = ["bytes" if c == "total_bytes" else c for c in result.column_names]
     daily = [dict(zip(names, r, strict=True)) for r in result.result_rows]
     for d in daily:
+        q = d.pop("q")
         for k, v in d.items():
             if k != "day":
                 d[k] = int(v)
+        d.update(_quantile_keys([v / 1_000_000 for v in q] if d["timed"] else [None] * 3))
     q = rows("SELECT quantilesExact(0.5, 0.9, 0.99)(time_taken_us), count() FROM records "
              f"WHERE {_WHERE} AND time_taken_us IS NOT NULL")
     quantiles: list[float | None] = ([v / 1_000_000 for v in q[0][0]] if q and q[0][1] else [None] * 3)
@@ -136,6 +142,7 @@ def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], fir
     per_day: dict[str, dict[str, Any]] = {}
     visitors: dict[str, set[tuple[str, str]]] = {}
     taken: list[int] = []
+    day_taken: dict[str, list[int]] = {}
     paths: Counter[str] = Counter()
     path_bytes: Counter[str] = Counter()
     for r in records:
@@ -161,11 +168,15 @@ def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], fir
         if r.get("time_taken_us") is not None:
             d["timed"] += 1
             taken.append(r["time_taken_us"])
+            day_taken.setdefault(day, []).append(r["time_taken_us"])
         path = r.get("path") or ""
         paths[path] += 1
         path_bytes[path] += size
     for day, d in per_day.items():
         d["visitors"] = len(visitors.get(day, ()))
+        values = sorted(day_taken.get(day, []))
+        d.update(_quantile_keys([_exact_quantile(values, q) / 1_000_000 for q in QUANTILES] if values
+                                else [None] * 3))
     taken.sort()
     quantiles: list[float | None] = ([_exact_quantile(taken, q) / 1_000_000 for q in QUANTILES] if taken
                                      else [None] * 3)

@@ -20,7 +20,7 @@ from cdnctl.commands.logs import opened, store_option
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
-from reports import metrics
+from reports import documents, metrics
 from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
 from reports.qs import QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
@@ -441,6 +441,83 @@ def report_stats(sites: tuple[str, ...], day_from: str, day_to: str, top: int, s
     for p in data["top_paths"]["by_requests"]:
         paths.add_row(escape(p["path"]), f"{p['requests']:,}", f"{p['bytes']:,}")
     console.print(paths)
+
+
+# --- documents --------------------------------------------------------------------------
+
+_OUT = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
+                    show_default=True, help="Directory the files are written to.")
+_LANG = click.option("--lang", type=click.Choice(sorted(documents.LABELS)), default="fr", show_default=True,
+                     help="Language of the documents (numbers and dates formatted accordingly).")
+_FORMATS = click.option("--format", "formats", default=",".join(documents.FORMATS), show_default=True,
+                        help="Comma-separated formats to write: html, csv, xlsx, json.")
+
+
+def _formats(value: str) -> list[str]:
+    chosen = [f.strip() for f in value.split(",") if f.strip()]
+    bad = [f for f in chosen if f not in documents.FORMATS]
+    if bad or not chosen:
+        raise CdnctlError(f"--format {value!r}: choose among {', '.join(documents.FORMATS)}", Exit.USAGE)
+    return chosen
+
+
+def _written(paths: list[Path], as_json: bool) -> None:
+    if as_json:
+        emit_json({"ok": True, "files": [str(p) for p in paths]})
+    else:
+        for p in paths:
+            console.print(f"wrote {escape(str(p))}")
+
+
+@report.command("weekly")
+@click.option("--site", "sites", multiple=True, required=True, help="Site host name (repeat for several).")
+@click.option("--week", required=True, metavar="YYYY-Www",
+              help="ISO week, e.g. 2026-W14 (Monday–Sunday, Paris).")
+@_OUT
+@_LANG
+@_FORMATS
+@store_option
+@json_option
+def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, formats: str,
+                  store: str | None, as_json: bool) -> None:
+    """The weekly traffic report of sites: HTML (with charts), CSV, XLSX and JSON files."""
+    try:
+        first, last = documents.parse_week(week)
+    except ValueError as exc:
+        raise CdnctlError(f"--week: {exc}", Exit.USAGE) from None
+    chosen = _formats(formats)
+    with opened(store) as st:
+        by_site = {s: metrics.stats(st.client, [s], first, last) for s in sites}
+    data = documents.weekly_data(by_site, week, datetime.now(UTC))
+    stem = f"weekly-{week}" if len(sites) > 1 else f"weekly-{sites[0]}-{week}"
+    _written(documents.write_documents(data, out_dir, stem, chosen, lang), as_json)
+
+
+@report.command("monthly")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month (Europe/Paris).")
+@click.option("--as-of", "as_of", default=None, metavar="ISO8601", help="Judge deadlines as at this time.")
+@_OUT
+@_LANG
+@_FORMATS
+@store_option
+@json_option
+@click.pass_obj
+def report_monthly(settings: Settings | None, month: str, as_of: str | None, out_dir: Path, lang: str,
+                   formats: str, store: str | None, as_json: bool) -> None:
+    """The monthly report: QS-01..QS-07 with their records, and each site's traffic, as files."""
+    year, mon = _month(month)
+    when = _as_of(as_of)
+    chosen = _formats(formats)
+    start, end = history_window(year, mon)
+    first, last = documents.month_days(month)
+    with register_store(store) as (regs, logs):
+        data = _gather(regs, None, start, end)
+        times = _times_from_logs(logs, start, end, None)
+        sites = sorted(set(regs.sites()) | {t.site for t in times} | set(_policy_sites(settings)))
+        by_site = {s: metrics.stats(logs.client, [s], first, last) for s in sites}
+    result = qs_report(year, mon, sites, *data, times=times, as_of=when)
+    doc = documents.monthly_data(by_site, result, datetime.now(UTC))
+    _written(documents.write_documents(doc, out_dir, f"monthly-{month}", chosen, lang), as_json)
 
 
 def register(group: click.Group) -> None:

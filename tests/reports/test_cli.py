@@ -205,3 +205,29 @@ def test_report_stats(env: dict[str, str], tmp_path: Path) -> None:
     assert "time taken p50" in human.stdout and "/<script>'x" in human.stdout
     bad = run("report", "stats", "--site", "a.fr", "--from", "2026-04-03", "--to", "2026-04-02", env=env)
     assert bad.exit_code == 2
+
+
+def test_weekly_and_monthly_documents(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("".join(
+        f'192.0.2.{i % 5} - - [{6 + i % 7:02d}/Apr/2026:10:00:{i % 60:02d} +0200] "GET /p{i % 4} HTTP/1.1" '
+        f'200 100 {1000 * i}\n' for i in range(70)))
+    assert run("logs", "ingest", str(log), "--format", '%h %l %u %t "%r" %>s %b %D', "--site",
+               "www.interieur.gouv.fr", "--settle", "0", env=env).exit_code == 0
+    assert run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env).exit_code == 0
+    out = tmp_path / "out"
+    weekly = run("report", "weekly", "--site", "www.interieur.gouv.fr", "--week", "2026-W15", "--out", str(out),
+                 "--json", env=env)
+    assert weekly.exit_code == 0, weekly.output
+    names = sorted(Path(p).name for p in json.loads(weekly.stdout)["files"])
+    assert names == [f"weekly-www.interieur.gouv.fr-2026-W15.{x}" for x in ("csv", "html", "json", "xlsx")]
+    data = json.loads((out / "weekly-www.interieur.gouv.fr-2026-W15.json").read_text())
+    assert data["sites"]["www.interieur.gouv.fr"]["requests"] == 70   # 6–12 April: all 70 lines
+    monthly = run("report", "monthly", "--month", "2026-04", "--out", str(out), "--format", "html,json",
+                  "--lang", "en", "--as-of", AS_OF, env=env)
+    assert monthly.exit_code == 0, monthly.output
+    doc = json.loads((out / "monthly-2026-04.json").read_text())
+    assert indicators(doc["qs"])["QS-03"]["value"] == 3
+    assert "Monthly quality of service report" in (out / "monthly-2026-04.html").read_text()
+    assert run("report", "weekly", "--site", "a.fr", "--week", "2026-15", env=env).exit_code == 2
+    assert run("report", "monthly", "--month", "2026-04", "--format", "pdf", env=env).exit_code == 2

@@ -1,0 +1,330 @@
+"""The weekly statistics report and the monthly quality report as files: HTML, CSV, XLSX, JSON.
+
+One data dict per document (what the JSON file holds); every other format is rendered
+from it, so the figures are the same in each. HTML is self-contained (charts inline as
+SVG drawn by matplotlib, text kept as text; each chart has a title and the data table
+beside it as its text alternative) and autoescaped: request paths from the logs are
+data, never markup. Numbers and dates are formatted with Babel, French by default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from reports.calendar import PARIS, month_first_day, month_last_day, parse_month
+from reports.qs import QsReport
+
+TEMPLATES = Path(__file__).with_name("templates")
+FORMATS = ("html", "csv", "xlsx", "json")
+
+LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "weekly": "Rapport hebdomadaire de trafic", "monthly": "Rapport mensuel de qualité de service",
+        "site": "Site", "period": "Période", "generated": "Généré le", "day": "Jour", "requests": "Requêtes",
+        "bytes": "Octets", "visitors": "Visiteurs", "cdn_share_requests": "Part CDN (requêtes)",
+        "cdn_share_bytes": "Part CDN (octets)", "origin_requests": "Requêtes vers l'origine",
+        "status": "Classes de statut", "time_taken": "Temps de réponse",
+        "top_paths": "Chemins les plus demandés",
+        "path": "Chemin", "quarantined": "Lignes en quarantaine", "summary": "Synthèse", "days": "Par jour",
+        "indicator": "Indicateur", "value": "Valeur", "target": "Cible", "result": "Résultat",
+        "pass": "conforme", "fail": "non conforme", "pending": "en attente", "n/a": "sans objet",
+        "records": "Enregistrements justificatifs", "qs": "Indicateurs de qualité (QS-01 à QS-07)",
+        "chart_requests": "Requêtes par jour", "chart_bytes": "Octets servis par jour",
+        "chart_share": "Part CDN par jour (%)", "chart_status": "Classes de statut par jour",
+        "chart_time": "Temps de réponse par jour (s)", "traffic": "Trafic", "id": "Identifiant",
+        "passed": "Conforme", "yes": "oui", "no": "non", "overall": "Ensemble des sites",
+    },
+    "en": {
+        "weekly": "Weekly traffic report", "monthly": "Monthly quality of service report",
+        "site": "Site", "period": "Period", "generated": "Generated on", "day": "Day", "requests": "Requests",
+        "bytes": "Bytes", "visitors": "Visitors", "cdn_share_requests": "CDN share (requests)",
+        "cdn_share_bytes": "CDN share (bytes)", "origin_requests": "Origin requests",
+        "status": "Status classes", "time_taken": "Time taken", "top_paths": "Top paths", "path": "Path",
+        "quarantined": "Quarantined lines", "summary": "Summary", "days": "Per day",
+        "indicator": "Indicator", "value": "Value", "target": "Target", "result": "Result",
+        "pass": "pass", "fail": "fail", "pending": "pending", "n/a": "n/a",
+        "records": "Justifying records", "qs": "Quality indicators (QS-01 to QS-07)",
+        "chart_requests": "Requests per day", "chart_bytes": "Bytes served per day",
+        "chart_share": "CDN share per day (%)", "chart_status": "Status classes per day",
+        "chart_time": "Time taken per day (s)", "traffic": "Traffic", "id": "Id",
+        "passed": "Passed", "yes": "yes", "no": "no", "overall": "All sites",
+    },
+}
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def parse_week(value: str) -> tuple[date, date]:
+    """``YYYY-Www`` (ISO week) → (Monday, Sunday)."""
+    m = re.fullmatch(r"(\d{4})-W(\d{2})", value)
+    try:
+        if not m:
+            raise ValueError
+        monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO week (YYYY-Www, e.g. 2026-W14)") from None
+    return monday, monday + timedelta(days=6)
+
+
+def month_days(value: str) -> tuple[date, date]:
+    year, month = parse_month(value)
+    return month_first_day(year, month), month_last_day(year, month)
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def weekly_data(stats_by_site: dict[str, dict[str, Any]], week: str, generated: datetime) -> dict[str, Any]:
+    first, last = parse_week(week)
+    return {"kind": "weekly", "week": week, "from": first.isoformat(), "to": last.isoformat(),
+            "generated": generated.astimezone(PARIS).isoformat(), "sites": stats_by_site}
+
+
+def monthly_data(stats_by_site: dict[str, dict[str, Any]], qs: QsReport,
+                 generated: datetime) -> dict[str, Any]:
+    first, last = month_days(qs.month)
+    return {"kind": "monthly", "month": qs.month, "from": first.isoformat(), "to": last.isoformat(),
+            "generated": generated.astimezone(PARIS).isoformat(), "sites": stats_by_site, "qs": qs.to_json()}
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+class Fmt:
+    def __init__(self, lang: str) -> None:
+        if lang not in LABELS:
+            raise ValueError(f"language {lang!r}: use one of {', '.join(LABELS)}")
+        self.lang = lang
+        self.locale = LOCALES[lang]
+        self.t = LABELS[lang]
+
+    def num(self, value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return "—"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def pct(self, value: float | None, digits: int = 2) -> str:
+        """A ratio (0..1) as a percentage."""
+        if value is None:
+            return "—"
+        # The locale's own pattern (fr: "#,##0 %" with a no-break space, en: "#,##0%"), with decimals.
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        pattern = pattern.replace("0", "0." + "0" * digits, 1) if digits else pattern
+        return format_percent(value, format=pattern, locale=self.locale)
+
+    def pct100(self, value: float | None, digits: int = 4) -> str:
+        """A value already in percent (QS indicators)."""
+        return "—" if value is None else self.pct(value / 100, digits)
+
+    def day(self, iso: str, fmt: str = "full") -> str:
+        return format_date(date.fromisoformat(iso), format=fmt, locale=self.locale)
+
+    def indicator_value(self, ind: dict[str, Any]) -> str:
+        if ind["unit"] == "%":
+            return self.pct100(ind["value"])
+        return "—" if ind["value"] is None else f"{self.num(ind['value'])} {ind['unit']}"
+
+
+# --- charts -----------------------------------------------------------------------------
+
+
+def _svg(draw: Callable[[Any], None], title: str, chart_id: str) -> Markup:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart_id, "font.size": 9}):
+        fig, ax = plt.subplots(figsize=(7, 2.6))
+        try:
+            draw(ax)
+            ax.set_title(title)
+            ax.grid(axis="y", alpha=0.3)
+            fig.autofmt_xdate()
+            fig.tight_layout()
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        finally:
+            plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    # The chart is an image for assistive technology, named by its title; the table after it has the data.
+    title_el = f'<title id="{chart_id}-t">{Markup.escape(title)}</title>'
+    svg = re.sub(r"<svg\b", f'<svg role="img" aria-labelledby="{chart_id}-t"', svg, count=1)
+    svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + title_el, svg, count=1)
+    return Markup(svg)  # produced by matplotlib from numbers and labels it escapes itself
+
+
+def site_charts(stats: dict[str, Any], fmt: Fmt, key: str) -> list[Markup]:
+    days = stats["days"]
+    if not days:
+        return []
+    x = [fmt.day(d["day"], "dd/MM" if fmt.lang == "fr" else "dd MMM") for d in days]
+    t = fmt.t
+
+    def bars(field: str) -> Callable[[Any], None]:
+        return lambda ax: ax.bar(x, [d[field] for d in days], color="#000091")
+
+    def share(ax: Any) -> None:
+        values = [100 * d["hit"] / k if (k := d["hit"] + d["miss"] + d["pass"]) else float("nan")
+                  for d in days]
+        ax.plot(x, values, marker="o", color="#000091")
+        ax.set_ylim(0, 100)
+
+    def status(ax: Any) -> None:
+        bottom = [0] * len(days)
+        for n, color in zip(range(1, 6), ("#999", "#18753c", "#0063cb", "#b34000", "#ce0500"), strict=True):
+            values = [d[f"s{n}xx"] for d in days]
+            ax.bar(x, values, bottom=bottom, label=f"{n}xx", color=color)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.legend(ncol=5, fontsize=7)
+
+    def times(ax: Any) -> None:
+        for p, style in (("p50", "-"), ("p90", "--"), ("p99", ":")):
+            ax.plot(x, [d[p] if d[p] is not None else float("nan") for d in days], style, marker=".", label=p,
+                    color="#000091")
+        ax.legend(fontsize=7)
+
+    return [_svg(bars("requests"), t["chart_requests"], f"{key}-req"),
+            _svg(bars("bytes"), t["chart_bytes"], f"{key}-bytes"),
+            _svg(share, t["chart_share"], f"{key}-share"),
+            _svg(status, t["chart_status"], f"{key}-status"),
+            _svg(times, t["chart_time"], f"{key}-time")]
+
+
+# --- renderers --------------------------------------------------------------------------
+
+
+def render_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def flat_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """One row per figure, ready for a pivot table: report, site, day, metric, value, passed."""
+    rows: list[list[Any]] = []
+    kind, period = data["kind"], data.get("week") or data.get("month")
+    for site, st in data["sites"].items():
+        for metric in ("requests", "bytes", "visitors", "origin_requests", "quarantined"):
+            rows.append([kind, period, site, "", metric, st[metric], ""])
+        for key, value in st["cdn_share"].items():
+            rows.append([kind, period, site, "", f"cdn_share_{key}", value, ""])
+        for key, value in st["status"].items():
+            rows.append([kind, period, site, "", f"status_{key}", value, ""])
+        for key in ("p50", "p90", "p99"):
+            rows.append([kind, period, site, "", f"time_taken_{key}_s", st["time_taken"][key], ""])
+        for d in st["days"]:
+            for metric in ("requests", "bytes", "visitors", "hit", "miss", "pass", "error", "unknown", "s1xx",
+                           "s2xx", "s3xx", "s4xx", "s5xx", "p50", "p90", "p99"):
+                rows.append([kind, period, site, d["day"], metric, d[metric], ""])
+    qs = data.get("qs")
+    if qs:
+        scope = qs["site"] or "*"
+        for ind in qs["indicators"]:
+            rows.append([kind, period, scope, "", ind["id"], ind["value"], ind["passed"]])
+        for site, inds in qs["per_site"].items():
+            for ind in inds:
+                rows.append([kind, period, site, "", ind["id"], ind["value"], ind["passed"]])
+    return rows
+
+
+CSV_HEADER = ["report", "period", "site", "day", "metric", "value", "passed"]
+
+
+def render_csv(data: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in flat_rows(data):
+        writer.writerow(["" if v is None else v for v in row])
+    return buf.getvalue()
+
+
+def render_xlsx(data: dict[str, Any], path: Path, lang: str = "fr") -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    t = LABELS[lang]
+    wb = Workbook()
+    summary = wb.active
+    assert summary is not None
+    summary.title = t["summary"][:31]
+    head = [t["site"], t["requests"], t["bytes"], t["visitors"], t["cdn_share_requests"],
+            t["cdn_share_bytes"], t["origin_requests"], "1xx", "2xx", "3xx", "4xx", "5xx",
+            "p50 (s)", "p90 (s)", "p99 (s)", t["quarantined"]]
+    summary.append(head)
+    for site, st in data["sites"].items():
+        tt = st["time_taken"]
+        summary.append([site, st["requests"], st["bytes"], st["visitors"], st["cdn_share"]["requests"],
+                        st["cdn_share"]["bytes"], st["origin_requests"], *st["status"].values(),
+                        tt["p50"], tt["p90"], tt["p99"], st["quarantined"]])
+    for row in summary.iter_rows(min_row=2, min_col=5, max_col=6):
+        for cell in row:
+            cell.number_format = "0.00%"
+    per_day = wb.create_sheet(t["days"][:31])
+    per_day.append([t["site"], t["day"], t["requests"], t["bytes"], t["visitors"], "hit", "miss", "pass",
+                    "error", "unknown", "1xx", "2xx", "3xx", "4xx", "5xx", "p50 (s)", "p90 (s)", "p99 (s)"])
+    for site, st in data["sites"].items():
+        for d in st["days"]:
+            per_day.append([site, date.fromisoformat(d["day"]), d["requests"], d["bytes"], d["visitors"],
+                            d["hit"], d["miss"], d["pass"], d["error"], d["unknown"], d["s1xx"], d["s2xx"],
+                            d["s3xx"], d["s4xx"], d["s5xx"], d["p50"], d["p90"], d["p99"]])
+    for row in per_day.iter_rows(min_row=2, min_col=2, max_col=2):
+        row[0].number_format = "yyyy-mm-dd"
+    qs = data.get("qs")
+    if qs:
+        sheet = wb.create_sheet("QS")
+        sheet.append([t["indicator"], "", t["value"], t["target"], t["result"]])
+        for ind in qs["indicators"]:
+            sheet.append([ind["id"], ind["title"], ind["value"], ind["target_text"], t[ind["status"]]])
+        details = wb.create_sheet("QS details")
+        details.append(["indicator", "id", "passed", "record"])
+        for ind in qs["indicators"]:
+            for d in ind["details"]:
+                rest = {k: v for k, v in d.items() if k not in ("id", "passed")}
+                details.append([ind["id"], str(d["id"]), d["passed"], json.dumps(rest, ensure_ascii=False)])
+    for ws in wb.worksheets:
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+    wb.save(path)
+
+
+def render_html(data: dict[str, Any], lang: str = "fr") -> str:
+    fmt = Fmt(lang)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    charts = {site: site_charts(st, fmt, f"c{i}") for i, (site, st) in enumerate(data["sites"].items())}
+    return env.get_template("report.html.j2").render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang)
+
+
+def write_documents(data: dict[str, Any], out_dir: Path, stem: str, formats: Sequence[str],
+                    lang: str = "fr") -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        if fmt == "json":
+            path.write_text(render_json(data), encoding="utf-8")
+        elif fmt == "csv":
+            path.write_text(render_csv(data), encoding="utf-8")
+        elif fmt == "xlsx":
+            render_xlsx(data, path, lang)
+        elif fmt == "html":
+            path.write_text(render_html(data, lang), encoding="utf-8")
+        else:
+            raise ValueError(f"format {fmt!r}: use {', '.join(FORMATS)}")
+        written.append(path)
+    return written
