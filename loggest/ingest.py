@@ -38,7 +38,7 @@ Progress = Callable[[int], None]
 @dataclass
 class FileResult:
     name: str
-    status: str                 # ingested | replayed | skipped | refused | pending
+    status: str                 # ingested | replayed | skipped | refused | pending | failed
     reason: str = ""
     lines: int = 0
     records: int = 0
@@ -74,10 +74,11 @@ class IngestReport:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "ok": not self.count("refused") and not self.alarms,
+            "ok": not self.count("refused", "failed") and not self.alarms,
             "files": [asdict(f) for f in self.files],
             "totals": {"files": len(self.files), "ingested": self.count("ingested", "replayed"),
                        "skipped": self.count("skipped"), "refused": self.count("refused"),
+                       "failed": self.count("failed"),
                        "pending": self.count("pending"), "lines": self.lines, "records": self.records,
                        "quarantined": self.quarantined, "seconds": round(self.seconds, 3)},
             "alarms": self.alarms,
@@ -180,6 +181,8 @@ def load_file(store: ClickHouseStore, path: Path, entry: FileEntry, opts: Ingest
 
 def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
                 progress: Progress | None = None) -> FileResult:
+    if src.failed:
+        return FileResult(src.name, "failed", src.failed)
     if not src.ready:
         return FileResult(src.name, "pending", src.why_not_ready)
     started = time.monotonic()

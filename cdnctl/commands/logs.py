@@ -65,6 +65,8 @@ def logs() -> None:
               help="SFTP private key file (default: the SSH agent and ~/.ssh keys).")
 @click.option("--known-hosts", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="known_hosts file for SFTP host keys [default: ~/.ssh/known_hosts].")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File holding the SFTP password (when the account has no key).")
 @click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where SFTP downloads are kept (resumable) [default: next to the store].")
 @click.option("--format", "fmt", default="combined", show_default=True, envvar="CDNCTL_LOG_FORMAT",
@@ -82,7 +84,7 @@ def logs() -> None:
 @store_option
 @json_option
 def ingest_cmd(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
-               staging: Path | None, fmt: str, site: str | None, replay: bool, pseudonymise: str | None,
+               password_file: Path | None, staging: Path | None, fmt: str, site: str | None, replay: bool, pseudonymise: str | None,
                settle: float, engine: str, retention_months: int | None, store: str | None,
                as_json: bool) -> None:
     """Ingest log files (files, directories, an SFTP account) exactly once.
@@ -106,19 +108,30 @@ def ingest_cmd(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | N
             raise CdnctlError("--engine clickhouse reads files from the local disk: it needs the embedded "
                               "store (chdb:///PATH); use --engine python with a server", Exit.USAGE)
         try:
-            sources = _sources(paths, sftp_url, identity, known_hosts, staging, settle, st)
+            password = _password(password_file)
+            sources = _sources(paths, sftp_url, identity, known_hosts, password, staging, settle, st)
             report = _run(st, sources, opts, as_json)
         except (SourceError, StoreError) as exc:
             raise CdnctlError(str(exc), Exit.INVALID) from None
     _render(report, as_json)
     if not report.files:
         raise SystemExit(int(Exit.INVALID))
-    if report.count("refused") or report.alarms:
+    if report.count("refused", "failed") or report.alarms:
         raise SystemExit(int(Exit.PARTIAL))
 
 
+def _password(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text().rstrip("\n")
+    except OSError as exc:
+        raise CdnctlError(f"--password-file {path}: {exc.strerror}", Exit.USAGE) from None
+
+
 def _sources(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
-             staging: Path | None, settle: float, st: ClickHouseStore) -> Iterator[SourceFile]:
+             password: str | None, staging: Path | None, settle: float, st: ClickHouseStore
+             ) -> Iterator[SourceFile]:
     if paths:
         local = list(local_files(list(paths), settle))     # fail on a bad path before ingesting anything
         if not local and not sftp_url:
@@ -129,7 +142,7 @@ def _sources(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | Non
 
         where = staging or Path(st.embedded_path or ".").parent / "staging"
         with SftpSource.connect(sftp_url, identity=identity, known_hosts=known_hosts, staging=where,
-                                settle=settle) as sftp:
+                                settle=settle, password=password) as sftp:
             yield from sftp.files()
 
 
@@ -149,7 +162,7 @@ def _run(st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions
         elif r.status == "pending":
             console.print(f"[yellow]pending[/] {escape(r.name)}: {escape(r.reason)}")
         else:
-            err_console.print(f"[red]refused[/] {escape(r.name)}: {escape(r.reason)}")
+            err_console.print(f"[red]{r.status}[/] {escape(r.name)}: {escape(r.reason)}")
 
     if show and is_tty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -176,8 +189,9 @@ def _render(report: IngestReport, as_json: bool) -> None:
     t = report.to_json()["totals"]
     assert isinstance(t, dict)
     rate = f", {report.lines / report.seconds:,.0f} lines/s" if report.seconds and report.lines else ""
+    failed = f", {t['failed']} failed" if t["failed"] else ""
     console.print(f"[bold]{t['files']} file(s)[/]: {t['ingested']} ingested, {t['skipped']} skipped, "
-                  f"{t['refused']} refused, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
+                  f"{t['refused']} refused{failed}, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
                   f"records, {t['quarantined']:,} quarantined{rate}")
     for alarm in report.alarms:
         err_console.print(f"[red]alarm[/] {escape(alarm)}")

@@ -22,3 +22,4 @@ class SourceFile:
     size: int
     ready: bool = True
     why_not_ready: str = ""
+    failed: str = ""     # the file could not be fetched (reported, counted as a failure)
