@@ -473,3 +473,32 @@ def test_equivalent_spellings_normalise_alike(segs_spelled: tuple[list[str], tup
 ])
 def test_normalize_content_type(header: str | None, media: str | None) -> None:
     assert normalize_content_type(header) == media
+
+
+# -- found while writing these properties -------------------------------------------------
+# `$` in the validators' regexes (values._HOST_LABEL, loader._ID, loader._GROUP_NAME) also
+# matches before a final newline, so a newline inside a host label, a rule id or a group
+# name passes `cdnctl validate`; the edge targets then refuse to write the host.
+
+NEWLINE_VALUES = {
+    "alias": 'aliases: ["evil\\n.example.fr"]\nrules:\n  - {default: true, ttl: 1h}\n',
+    "rule-id": 'rules:\n  - {id: "r-one\\n", default: true, ttl: 1h}\n',
+    "group-name": 'content_type_groups:\n  "g\\n": [image/*]\nrules:\n  - {default: true, ttl: 1h}\n'
+                  '  - {content_type_group: "g\\n", ttl: 1d}\n',
+}
+
+
+@pytest.mark.xfail(strict=True, reason="bug: validators' regexes use $, which accepts a trailing newline")
+@pytest.mark.parametrize("what", sorted(NEWLINE_VALUES))
+def test_newline_in_a_name_is_a_validation_error(what: str, tmp_path: Path) -> None:
+    text = "site: prop.example.fr\norigin: https://origin.example.fr\n" + NEWLINE_VALUES[what]
+    _site, errors = _load(text, tmp_path)
+    assert errors, f"{what} with a newline was accepted"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: values._HOST_LABEL uses $, which accepts a trailing newline")
+def test_parse_host_refuses_a_newline_inside() -> None:
+    from cache_rules.values import parse_host
+
+    with pytest.raises(ValueError):
+        parse_host("www\n.example.fr")
