@@ -261,7 +261,7 @@ class _Walker:
         out: dict[str, tuple[str, ...]] = {}
         for knode, vnode in node.value:
             name = knode.value if isinstance(knode, yaml.ScalarNode) else None
-            if not isinstance(name, str) or not _GROUP_NAME.match(name):
+            if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
                 self.err(knode, "value", f"bad group name {name!r}: letters, digits, _ . - only")
                 continue
             if name in out:
@@ -363,7 +363,7 @@ class _Walker:
         ttl = self.action(node, fields)
         rule_id = default_id
         if "id" in fields:
-            given = self.value(fields["id"][1], "id", lambda v: v if isinstance(v, str) and _ID.match(v)
+            given = self.value(fields["id"][1], "id", lambda v: v if isinstance(v, str) and _ID.fullmatch(v)
                                else _raise(f"bad rule id {v!r}: letters, digits, _ . - (max 64)"))
             ok = ok and given is not None
             rule_id = given or default_id

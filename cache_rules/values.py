@@ -40,7 +40,7 @@ def parse_duration(value: object) -> int:
             raise ValueError(f"duration must not be negative: {value}")
         return value
     if isinstance(value, str):
-        m = _DURATION.match(value.strip())
+        m = _DURATION.fullmatch(value.strip())
         if m:
             return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
     raise ValueError(f"bad duration {value!r}: use seconds or Ns, Nm, Nh, Nd (e.g. 30s, 5m, 1h, 7d)")
@@ -63,7 +63,7 @@ def normalize_content_type(value: str | None) -> str | None:
     if value is None:
         return None
     media = value.split(";", 1)[0].strip().lower()
-    return media if _MEDIA_TYPE.match(media) else None
+    return media if _MEDIA_TYPE.fullmatch(media) else None
 
 
 def parse_content_type(value: object) -> str:
@@ -73,7 +73,7 @@ def parse_content_type(value: object) -> str:
     media = value.strip().lower()
     if ";" in media:
         raise ValueError(f"content type {value!r} has parameters; rules match the media type only")
-    if not _MEDIA_TYPE.match(media) or "*" in media:
+    if not _MEDIA_TYPE.fullmatch(media) or "*" in media:
         raise ValueError(f"bad content type {value!r}: expected type/subtype, e.g. text/html")
     return media
 
@@ -85,7 +85,7 @@ def parse_content_type_pattern(value: object) -> str:
     media = value.strip().lower()
     if media.startswith("*/"):
         raise ValueError(f"bad content type pattern {value!r}: use a rule without a type instead of */*")
-    m = _MEDIA_PATTERN.match(media)
+    m = _MEDIA_PATTERN.fullmatch(media)
     if not m or "*" in m.group(1) or ("*" in m.group(2) and m.group(2) != "*"):
         raise ValueError(f"bad content type pattern {value!r}: expected type/subtype or type/*")
     return media
@@ -172,7 +172,7 @@ def parse_host(value: object, what: str = "host") -> str:
         raise ValueError(f"{what} must be a host name, not {value!r}")
     host = value.strip().lower().rstrip(".")
     labels = host.split(".")
-    if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.match(lb) for lb in labels):
+    if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(lb) for lb in labels):
         raise ValueError(f"bad {what} {value!r}: expected a DNS name like www.example.gouv.fr")
     return host
 

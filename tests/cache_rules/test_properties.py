@@ -475,10 +475,9 @@ def test_normalize_content_type(header: str | None, media: str | None) -> None:
     assert normalize_content_type(header) == media
 
 
-# -- found while writing these properties -------------------------------------------------
-# `$` in the validators' regexes (values._HOST_LABEL, loader._ID, loader._GROUP_NAME) also
-# matches before a final newline, so a newline inside a host label, a rule id or a group
-# name passes `cdnctl validate`; the edge targets then refuse to write the host.
+# -- regression: names with a newline --------------------------------------------------
+# `$` in a validator's regex matches before a final newline; the validators now use
+# fullmatch, so a newline inside a host label, a rule id or a group name is an error.
 
 NEWLINE_VALUES = {
     "alias": 'aliases: ["evil\\n.example.fr"]\nrules:\n  - {default: true, ttl: 1h}\n',
@@ -488,7 +487,6 @@ NEWLINE_VALUES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="bug: validators' regexes use $, which accepts a trailing newline")
 @pytest.mark.parametrize("what", sorted(NEWLINE_VALUES))
 def test_newline_in_a_name_is_a_validation_error(what: str, tmp_path: Path) -> None:
     text = "site: prop.example.fr\norigin: https://origin.example.fr\n" + NEWLINE_VALUES[what]
@@ -496,7 +494,6 @@ def test_newline_in_a_name_is_a_validation_error(what: str, tmp_path: Path) -> N
     assert errors, f"{what} with a newline was accepted"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: values._HOST_LABEL uses $, which accepts a trailing newline")
 def test_parse_host_refuses_a_newline_inside() -> None:
     from cache_rules.values import parse_host
 
