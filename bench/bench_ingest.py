@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loggest.formats import resolve_format  # noqa: E402
-from loggest.ingest import IngestOptions, ingest  # noqa: E402
-from loggest.sources.local import local_files  # noqa: E402
-from loggest.store import open_store  # noqa: E402
-from loggest.synth import CACHE, PATHS, STATUS, UAS  # noqa: E402
+from loggest.formats import resolve_format
+from loggest.ingest import IngestOptions, ingest
+from loggest.sources.local import local_files
+from loggest.store import open_store
+from loggest.synth import CACHE, PATHS, STATUS, UAS
 
 SITE = "www.bench.gouv.fr"
 
@@ -41,16 +41,26 @@ SITE = "www.bench.gouv.fr"
 def generate(path: Path, n: int, seed: int = 7) -> None:
     """Fast generator: precomputed pieces, one timestamp per second of one day."""
     rnd = random.Random(seed)
-    stamps = [f"25/Apr/2027:{h:02d}:{m:02d}:{s:02d} +0200" for h in range(24) for m in range(60) for s in range(60)]
+    stamps = [
+        f"25/Apr/2027:{h:02d}:{m:02d}:{s:02d} +0200" for h in range(24) for m in range(60) for s in range(60)
+    ]
     ips = [f"192.0.{rnd.randrange(256)}.{rnd.randrange(256)}" for _ in range(50_000)]
     ips += [f"2001:db8::{rnd.randrange(65536):x}" for _ in range(5_000)]
-    tails = [f'" {st} {rnd.randrange(100, 200_000)} "{ref}" "{ua}" "{SITE}" {c} {rnd.randrange(0, 3000) / 1000:.3f}\n'
-             for st in STATUS for ref in ("-", f"https://{SITE}/") for ua in UAS for c in CACHE]
+    tails = [
+        f'" {st} {rnd.randrange(100, 200_000)} "{ref}" "{ua}" "{SITE}" {c} '
+        f"{rnd.randrange(0, 3000) / 1000:.3f}\n"
+        for st in STATUS
+        for ref in ("-", f"https://{SITE}/")
+        for ua in UAS
+        for c in CACHE
+    ]
     with gzip.open(path, "wt", compresslevel=1) as f:
         block: list[str] = []
         for i in range(n):
-            block.append(f'{ips[rnd.randrange(len(ips))]} - - [{stamps[i * 86400 // n]}] '
-                         f'"GET {PATHS[i % len(PATHS)]} HTTP/1.1{tails[rnd.randrange(len(tails))]}')
+            block.append(
+                f"{ips[rnd.randrange(len(ips))]} - - [{stamps[i * 86400 // n]}] "
+                f'"GET {PATHS[i % len(PATHS)]} HTTP/1.1{tails[rnd.randrange(len(tails))]}'
+            )
             if len(block) == 100_000:
                 f.write("".join(block))
                 block = []
@@ -78,8 +88,24 @@ def run_goaccess(path: Path) -> float | None:
     out = path.parent / "goaccess.json"
     t0 = time.perf_counter()
     with subprocess.Popen(["zcat", str(path)], stdout=subprocess.PIPE) as zcat:
-        subprocess.run([exe, "-", "--log-format", fmt, "--date-format", "%d/%b/%Y", "--time-format", "%H:%M:%S",
-                        "-o", str(out), "--no-progress"], stdin=zcat.stdout, check=True, capture_output=True)
+        subprocess.run(
+            [
+                exe,
+                "-",
+                "--log-format",
+                fmt,
+                "--date-format",
+                "%d/%b/%Y",
+                "--time-format",
+                "%H:%M:%S",
+                "-o",
+                str(out),
+                "--no-progress",
+            ],
+            stdin=zcat.stdout,
+            check=True,
+            capture_output=True,
+        )
     return time.perf_counter() - t0
 
 
@@ -102,8 +128,10 @@ def main() -> None:
         generate(big_file, args.lines)
     if not small_file.exists():
         generate(small_file, args.python_lines)
-    print(f"generated {args.lines:,} + {args.python_lines:,} lines in {time.perf_counter() - t0:.1f}s "
-          f"({big_file.stat().st_size / 1e6:.0f} MB gzip)")
+    print(
+        f"generated {args.lines:,} + {args.python_lines:,} lines in {time.perf_counter() - t0:.1f}s "
+        f"({big_file.stat().st_size / 1e6:.0f} MB gzip)"
+    )
     results: list[tuple[str, int, float]] = []
     for db in (work / "ch.db", work / "py.db"):
         shutil.rmtree(db, ignore_errors=True)
@@ -119,7 +147,9 @@ def main() -> None:
             results.append(("GoAccess (Debian), same file", args.lines, ga))
     base = {name: n / el for name, n, el in results}
     ch = base["cdnctl, ClickHouse engine (chDB)"]
-    print(f"\n{date.today()} · {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")
+    print(
+        f"\n{date.today()} · {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    )
     print("| method | lines | seconds | lines/s | ClickHouse engine is |")
     print("|---|---:|---:|---:|---:|")
     for name, n, el in results:

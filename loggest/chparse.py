@@ -69,15 +69,20 @@ def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: 
             queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
         cols = ", ".join(COLUMNS)
         for sql in queries:
-            store.command(f"INSERT INTO records ({cols}, file_id, line_no) SELECT {cols}, {entry.file_id}, _line_no "
-                          f"FROM ({sql}) WHERE _reason = ''", settings=SETTINGS)
+            store.command(
+                f"INSERT INTO records ({cols}, file_id, line_no) SELECT {cols}, {entry.file_id}, _line_no "
+                f"FROM ({sql}) WHERE _reason = ''",
+                settings=SETTINGS,
+            )
         records, _ = store.count_file(entry.file_id)
         lines, error = checking.result()
         if not error and records < lines:
             for sql in queries:
-                store.command(f"INSERT INTO quarantine (file_id, file, line_no, reason, raw) "
-                              f"SELECT {entry.file_id}, {q(entry.name)}, _line_no, _reason, "
-                              f"substringUTF8(_l, 1, {RAW_MAX}) FROM ({sql}) WHERE _reason != ''",
-                              settings=SETTINGS)
+                store.command(
+                    f"INSERT INTO quarantine (file_id, file, line_no, reason, raw) "
+                    f"SELECT {entry.file_id}, {q(entry.name)}, _line_no, _reason, "
+                    f"substringUTF8(_l, 1, {RAW_MAX}) FROM ({sql}) WHERE _reason != ''",
+                    settings=SETTINGS,
+                )
         if progress:
             progress(lines)

@@ -194,7 +194,8 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     if previous is not None and previous.status == "done" and not opts.replay:
         result.status = "skipped"
         result.reason = f"already ingested (same sha256 as {previous.name})"
-        result.lines, result.records, result.quarantined = previous.lines, previous.records, previous.quarantined
+        result.lines, result.records = previous.lines, previous.records
+        result.quarantined = previous.quarantined
         return result
     if previous is not None and previous.status == "refused":
         result.status, result.reason = "refused", previous.reason
@@ -203,11 +204,13 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     older = [e for e in store.files_by_name(src.name) if e.sha256 != sha and e.status in ("done", "loading")]
     if older and not opts.replay:
         result.status = "refused"
-        result.reason = (f"{src.name} was already ingested with other content (sha256 {older[0].sha256[:12]}…); "
-                         "use --replay to replace its rows")
+        result.reason = (
+            f"{src.name} was already ingested with other content (sha256 {older[0].sha256[:12]}…); "
+            "use --replay to replace its rows"
+        )
         return result
     with ThreadPoolExecutor(1) as pool:
-        checking = pool.submit(check, src.path)       # gzip integrity + line count, next to the load
+        checking = pool.submit(check, src.path)  # gzip integrity + line count, next to the load
         # Rows this file (or the versions it replaces) may already have: remove them first.
         stale = ([fid] if previous is not None else []) + [e.file_id for e in older]
         touched = store.file_site_days(stale)
@@ -217,12 +220,12 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
             result.status = "replayed"
         elif previous is not None and previous.status == "loading":
             result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
-        store.put_file(entry)                      # status loading: a crash from here is repaired on re-run
+        store.put_file(entry)  # status loading: a crash from here is repaired on re-run
         store.delete_files(stale)
         error = ""
         try:
             entry.engine = load_file(store, src.path, entry, opts, checking, progress)
-        except Exception as exc:  # a corrupt file may also make the reader fail: the check says why
+        except Exception:  # a corrupt file may also make the reader fail: the check says why
             entry.lines, error = checking.result()
             if not error:
                 raise
@@ -288,9 +291,13 @@ def _ranges(days: list[date]) -> Iterator[tuple[date, date]]:
         yield start, prev
 
 
-def ingest(store: ClickHouseStore, files: Iterable[SourceFile], opts: IngestOptions,
-           progress: Progress | None = None, on_file: Callable[[FileResult], None] | None = None
-           ) -> IngestReport:
+def ingest(
+    store: ClickHouseStore,
+    files: Iterable[SourceFile],
+    opts: IngestOptions,
+    progress: Progress | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> IngestReport:
     report = IngestReport()
     sites: set[str] = set()
     for src in files:

@@ -53,12 +53,17 @@ class Pseudonymiser:
         m = _IPV4.fullmatch(client)
         if m:
             return f"{m.group(1)}.{m.group(2)}.{m.group(3)}.0"
-        return "t:" + hmac.new(b"", client.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:16]
+        return (
+            "t:" + hmac.new(b"", client.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:16]
+        )
 
     def sql(self, expr: str) -> str:
         """The same transformation of a Nullable(String) SQL expression."""
         if self.mode == "hmac":
-            return f"concat('h:', substring(lower(hex(HMAC('sha256', {expr}, unhex('{self.key.hex()}')))), 1, 16))"
-        return (f"if(match({expr}, '^[0-9]{{1,3}}\\\\.[0-9]{{1,3}}\\\\.[0-9]{{1,3}}\\\\.[0-9]{{1,3}}$'), "
-                f"replaceRegexpOne({expr}, '\\\\.[0-9]+$', '.0'), "
-                f"concat('t:', substring(lower(hex(HMAC('sha256', {expr}, ''))), 1, 16)))")
+            mac = f"HMAC('sha256', {expr}, unhex('{self.key.hex()}'))"
+            return f"concat('h:', substring(lower(hex({mac})), 1, 16))"
+        return (
+            f"if(match({expr}, '^[0-9]{{1,3}}\\\\.[0-9]{{1,3}}\\\\.[0-9]{{1,3}}\\\\.[0-9]{{1,3}}$'), "
+            f"replaceRegexpOne({expr}, '\\\\.[0-9]+$', '.0'), "
+            f"concat('t:', substring(lower(hex(HMAC('sha256', {expr}, ''))), 1, 16)))"
+        )

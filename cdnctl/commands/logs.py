@@ -77,16 +77,38 @@ def logs() -> None:
               envvar="CDNCTL_PSEUDONYMISE", help="Pseudonymise client addresses at ingest.")
 @click.option("--settle", type=float, default=5.0, show_default=True,
               help="Seconds a file must be unchanged to be read (unless NAME.done/.ok exists).")
-@click.option("--engine", type=click.Choice(["auto", "clickhouse", "python"]), default="auto", show_default=True,
-              help="Parse inside ClickHouse (fast, embedded store) or in Python (reference).")
-@click.option("--retention-months", type=int, default=None,
-              help="Keep raw records this many months (≥ 6) [default: 13].")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "clickhouse", "python"]),
+    default="auto",
+    show_default=True,
+    help="Parse inside ClickHouse (fast, embedded store) or in Python (reference).",
+)
+@click.option(
+    "--retention-months",
+    type=int,
+    default=None,
+    help="Keep raw records this many months (≥ 6) [default: 13].",
+)
 @store_option
 @json_option
-def ingest_cmd(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
-               password_file: Path | None, staging: Path | None, fmt: str, site: str | None, replay: bool, pseudonymise: str | None,
-               settle: float, engine: str, retention_months: int | None, store: str | None,
-               as_json: bool) -> None:
+def ingest_cmd(
+    paths: tuple[Path, ...],
+    sftp_url: str | None,
+    identity: Path | None,
+    known_hosts: Path | None,
+    password_file: Path | None,
+    staging: Path | None,
+    fmt: str,
+    site: str | None,
+    replay: bool,
+    pseudonymise: str | None,
+    settle: float,
+    engine: str,
+    retention_months: int | None,
+    store: str | None,
+    as_json: bool,
+) -> None:
     """Ingest log files (files, directories, an SFTP account) exactly once.
 
     A file already ingested (same sha256) is skipped; a corrupt or truncated file is
@@ -105,8 +127,11 @@ def ingest_cmd(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | N
     opts = IngestOptions(log_format, site=site, replay=replay, pseudo=pseudo, engine=engine)
     with opened(store, retention_months) as st:
         if engine == "clickhouse" and st.embedded_path is None:
-            raise CdnctlError("--engine clickhouse reads files from the local disk: it needs the embedded "
-                              "store (chdb:///PATH); use --engine python with a server", Exit.USAGE)
+            raise CdnctlError(
+                "--engine clickhouse reads files from the local disk: it needs the embedded "
+                "store (chdb:///PATH); use --engine python with a server",
+                Exit.USAGE,
+            )
         try:
             password = _password(password_file)
             sources = _sources(paths, sftp_url, identity, known_hosts, password, staging, settle, st)
@@ -129,11 +154,18 @@ def _password(path: Path | None) -> str | None:
         raise CdnctlError(f"--password-file {path}: {exc.strerror}", Exit.USAGE) from None
 
 
-def _sources(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | None, known_hosts: Path | None,
-             password: str | None, staging: Path | None, settle: float, st: ClickHouseStore
-             ) -> Iterator[SourceFile]:
+def _sources(
+    paths: tuple[Path, ...],
+    sftp_url: str | None,
+    identity: Path | None,
+    known_hosts: Path | None,
+    password: str | None,
+    staging: Path | None,
+    settle: float,
+    st: ClickHouseStore,
+) -> Iterator[SourceFile]:
     if paths:
-        local = list(local_files(list(paths), settle))     # fail on a bad path before ingesting anything
+        local = list(local_files(list(paths), settle))  # fail on a bad path before ingesting anything
         if not local and not sftp_url:
             raise SourceError(f"no log files in {', '.join(map(str, paths))}")
         yield from local
@@ -141,12 +173,20 @@ def _sources(paths: tuple[Path, ...], sftp_url: str | None, identity: Path | Non
         from loggest.sources.sftp import SftpSource
 
         where = staging or Path(st.embedded_path or ".").parent / "staging"
-        with SftpSource.connect(sftp_url, identity=identity, known_hosts=known_hosts, staging=where,
-                                settle=settle, password=password) as sftp:
+        with SftpSource.connect(
+            sftp_url,
+            identity=identity,
+            known_hosts=known_hosts,
+            staging=where,
+            settle=settle,
+            password=password,
+        ) as sftp:
             yield from sftp.files()
 
 
-def _run(st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions, as_json: bool) -> IngestReport:
+def _run(
+    st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions, as_json: bool
+) -> IngestReport:
     show = not as_json
 
     def on_file(r: FileResult) -> None:
@@ -155,8 +195,10 @@ def _run(st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions
         if r.status in ("ingested", "replayed"):
             rate = f", {r.lines / r.seconds:,.0f} lines/s" if r.seconds > 0 and r.lines else ""
             extra = f" — {r.reason}" if r.reason else ""
-            console.print(f"[green]{r.status}[/] {escape(r.name)}: {r.lines:,} lines, {r.records:,} records, "
-                          f"{r.quarantined:,} quarantined ({r.seconds:.2f}s{rate}, {r.engine}){escape(extra)}")
+            console.print(
+                f"[green]{r.status}[/] {escape(r.name)}: {r.lines:,} lines, {r.records:,} records, "
+                f"{r.quarantined:,} quarantined ({r.seconds:.2f}s{rate}, {r.engine}){escape(extra)}"
+            )
         elif r.status == "skipped":
             console.print(f"[cyan]skipped[/] {escape(r.name)}: {escape(r.reason)}")
         elif r.status == "pending":
@@ -167,8 +209,12 @@ def _run(st: ClickHouseStore, sources: Iterator[SourceFile], opts: IngestOptions
     if show and is_tty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        columns = (TextColumn("{task.description}"), BarColumn(),
-                   TextColumn("{task.completed:,.0f} lines · {task.fields[rate]}"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} lines · {task.fields[rate]}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=err_console, transient=True) as bar:
             task = bar.add_task("ingesting", total=None, rate="")
 
@@ -190,9 +236,11 @@ def _render(report: IngestReport, as_json: bool) -> None:
     assert isinstance(t, dict)
     rate = f", {report.lines / report.seconds:,.0f} lines/s" if report.seconds and report.lines else ""
     failed = f", {t['failed']} failed" if t["failed"] else ""
-    console.print(f"[bold]{t['files']} file(s)[/]: {t['ingested']} ingested, {t['skipped']} skipped, "
-                  f"{t['refused']} refused{failed}, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
-                  f"records, {t['quarantined']:,} quarantined{rate}")
+    console.print(
+        f"[bold]{t['files']} file(s)[/]: {t['ingested']} ingested, {t['skipped']} skipped, "
+        f"{t['refused']} refused{failed}, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
+        f"records, {t['quarantined']:,} quarantined{rate}"
+    )
     for alarm in report.alarms:
         err_console.print(f"[red]alarm[/] {escape(alarm)}")
     if not report.files:
@@ -218,7 +266,9 @@ def _pct(num: int, den: int) -> str:
 @click.option("--to", "day_to", default=None, metavar="YYYY-MM-DD", help="Last day (Europe/Paris).")
 @store_option
 @json_option
-def stats_cmd(site: str | None, day_from: str | None, day_to: str | None, store: str | None, as_json: bool) -> None:
+def stats_cmd(
+    site: str | None, day_from: str | None, day_to: str | None, store: str | None, as_json: bool
+) -> None:
     """Daily traffic per site: requests, bytes, visitors, CDN share, status classes."""
     lo, hi = _day(day_from, "--from"), _day(day_to, "--to")
     with opened(store) as st:
@@ -235,14 +285,33 @@ def stats_cmd(site: str | None, day_from: str | None, day_to: str | None, store:
         console.print("no data (ingest logs with `cdnctl logs ingest PATH`)")
         return
     table = Table(title=f"daily traffic — {store_url(store)}")
-    for col in ("site", "day", "requests", "bytes", "visitors", "CDN share", "origin req.", "4xx", "5xx",
-                "< 2 s"):
+    for col in (
+        "site",
+        "day",
+        "requests",
+        "bytes",
+        "visitors",
+        "CDN share",
+        "origin req.",
+        "4xx",
+        "5xx",
+        "< 2 s",
+    ):
         table.add_column(col, justify="left" if col in ("site", "day") else "right")
     for r in rows:
         cached = r["hit"] + r["miss"] + r["pass"]
-        table.add_row(escape(r["site"]), r["day"], f"{r['requests']:,}", f"{r['bytes']:,}", f"{r['visitors']:,}",
-                      _pct(r["hit"], cached), f"{r['origin_requests']:,}", f"{r['s4xx']:,}", f"{r['s5xx']:,}",
-                      _pct(r["under_2s"], r["timed"]))
+        table.add_row(
+            escape(r["site"]),
+            r["day"],
+            f"{r['requests']:,}",
+            f"{r['bytes']:,}",
+            f"{r['visitors']:,}",
+            _pct(r["hit"], cached),
+            f"{r['origin_requests']:,}",
+            f"{r['s4xx']:,}",
+            f"{r['s5xx']:,}",
+            _pct(r["under_2s"], r["timed"]),
+        )
     console.print(table)
 
 
@@ -253,9 +322,21 @@ def status_cmd(store: str | None, as_json: bool) -> None:
     """The file manifest: every file seen, its state, lines and quarantine count."""
     with opened(store) as st:
         entries = st.files()
-    rows = [{"name": e.name, "status": e.status, "reason": e.reason, "sha256": e.sha256, "lines": e.lines,
-             "records": e.records, "quarantined": e.quarantined, "sites": e.sites,
-             "file_day": str(e.file_day) if e.file_day else None, "source": e.source} for e in entries]
+    rows = [
+        {
+            "name": e.name,
+            "status": e.status,
+            "reason": e.reason,
+            "sha256": e.sha256,
+            "lines": e.lines,
+            "records": e.records,
+            "quarantined": e.quarantined,
+            "sites": e.sites,
+            "file_day": str(e.file_day) if e.file_day else None,
+            "source": e.source,
+        }
+        for e in entries
+    ]
     if as_json:
         emit_json(rows)
         return
@@ -263,8 +344,15 @@ def status_cmd(store: str | None, as_json: bool) -> None:
     for col in ("file", "status", "lines", "records", "quarantined", "sites", "reason"):
         table.add_column(col)
     for r in rows:
-        table.add_row(escape(r["name"]), r["status"], f"{r['lines']:,}", f"{r['records']:,}",
-                      f"{r['quarantined']:,}", escape(", ".join(r["sites"])), escape(r["reason"]))
+        table.add_row(
+            escape(r["name"]),
+            r["status"],
+            f"{r['lines']:,}",
+            f"{r['records']:,}",
+            f"{r['quarantined']:,}",
+            escape(", ".join(r["sites"])),
+            escape(r["reason"]),
+        )
     console.print(table)
 
 
@@ -280,15 +368,20 @@ def rejects_cmd(file_name: str | None, limit: int, store: str | None, as_json: b
         where, params = "file = {f:String}", {"f": file_name}
     with opened(store) as st:
         total = st.rows(f"SELECT count() FROM quarantine WHERE {where}", params)[0][0]
-        found = st.rows(f"SELECT file, line_no, reason, raw FROM quarantine WHERE {where} "
-                        f"ORDER BY file, line_no LIMIT {int(limit)}", params)
+        found = st.rows(
+            f"SELECT file, line_no, reason, raw FROM quarantine WHERE {where} "
+            f"ORDER BY file, line_no LIMIT {int(limit)}",
+            params,
+        )
     rows = [{"file": f, "line": n, "reason": r, "raw": raw} for f, n, r, raw in found]
     if as_json:
         emit_json({"total": total, "lines": rows})
         return
     for r in rows:
-        console.print(f"{escape(r['file'])}:{r['line']}: [red]{escape(r['reason'])}[/]  "
-                      f"[dim]{escape(r['raw'][:200])}[/]")
+        console.print(
+            f"{escape(r['file'])}:{r['line']}: [red]{escape(r['reason'])}[/]  "
+            f"[dim]{escape(r['raw'][:200])}[/]"
+        )
     console.print(f"{total:,} quarantined line(s)" + (f", {len(rows)} shown" if total > len(rows) else ""))
 
 

@@ -18,7 +18,9 @@ _MONTH = {m: i + 1 for i, m in enumerate(MONTHS)}
 MIN_YEAR, MAX_YEAR = 1970, 2100     # ClickHouse DateTime range, with margin
 
 CLF_TIME_RE = re.compile(r"[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{4}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] [+-][0-9]{4}")
-ISO_TIME_RE = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-][0-9][0-9]:[0-9][0-9]")
+ISO_TIME_RE = re.compile(
+    r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-][0-9][0-9]:[0-9][0-9]"
+)
 MSEC_RE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,6})?")
 W3C_DATE_RE = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]")
 W3C_TIME_RE = re.compile(r"[0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
@@ -60,8 +62,16 @@ def clf_time(raw: str) -> tuple[datetime, int]:
     if not CLF_TIME_RE.fullmatch(raw) or raw[3:6] not in _MONTH:
         raise LineError(f"bad time: {raw[:80]}")
     offset = (int(raw[22:24]) * 60 + int(raw[24:26])) * (-1 if raw[21] == "-" else 1)
-    local = _utc(int(raw[7:11]), _MONTH[raw[3:6]], int(raw[0:2]), int(raw[12:14]), int(raw[15:17]),
-                 int(raw[18:20]), "time", raw)
+    local = _utc(
+        int(raw[7:11]),
+        _MONTH[raw[3:6]],
+        int(raw[0:2]),
+        int(raw[12:14]),
+        int(raw[15:17]),
+        int(raw[18:20]),
+        "time",
+        raw,
+    )
     result = (local - timedelta(minutes=offset), offset)
     if len(_clf_cache) > 4096:
         _clf_cache.clear()
@@ -73,8 +83,16 @@ def iso_time(raw: str) -> tuple[datetime, int]:
     if not ISO_TIME_RE.fullmatch(raw):
         raise LineError(f"bad time: {raw[:80]}")
     offset = (int(raw[20:22]) * 60 + int(raw[23:25])) * (-1 if raw[19] == "-" else 1)
-    local = _utc(int(raw[0:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]),
-                 int(raw[17:19]), "time", raw)
+    local = _utc(
+        int(raw[0:4]),
+        int(raw[5:7]),
+        int(raw[8:10]),
+        int(raw[11:13]),
+        int(raw[14:16]),
+        int(raw[17:19]),
+        "time",
+        raw,
+    )
     return local - timedelta(minutes=offset), offset
 
 
@@ -90,8 +108,16 @@ def msec_time(raw: str) -> tuple[datetime, int]:
 def w3c_time(date: str, time: str) -> tuple[datetime, int]:
     if not W3C_DATE_RE.fullmatch(date) or not W3C_TIME_RE.fullmatch(time):
         raise LineError(f"bad date/time: {date[:40]} {time[:40]}")
-    return _utc(int(date[0:4]), int(date[5:7]), int(date[8:10]), int(time[0:2]), int(time[3:5]),
-                int(time[6:8]), "date/time", f"{date} {time}"), 0
+    return _utc(
+        int(date[0:4]),
+        int(date[5:7]),
+        int(date[8:10]),
+        int(time[0:2]),
+        int(time[3:5]),
+        int(time[6:8]),
+        "date/time",
+        f"{date} {time}",
+    ), 0
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -107,7 +133,7 @@ def request(raw: str) -> tuple[str | None, str | None, str | None, str | None]:
     if len(parts) == 2:
         path, query = split_target(parts[1])
         return parts[0], path, query, None
-    return None, None, None, None           # '-', TLS probes, garbage: kept, fields NULL
+    return None, None, None, None  # '-', TLS probes, garbage: kept, fields NULL
 
 
 def integer(raw: str, what: str) -> int:

@@ -11,6 +11,8 @@ and variables that carry no record column (``%l``, ``$pipe``…) are parsed and 
 
 from __future__ import annotations
 
+import itertools
+
 import pyparsing as pp
 
 from loggest.formats.model import Field, FormatError, Literal, Token, merge_literals
@@ -149,7 +151,7 @@ def parse_nginx(spec: str) -> list[Token]:
 
 def _finish(tokens: list[Token], what: str) -> list[Token]:
     tokens = merge_literals(tokens)
-    for a, b in zip(tokens, tokens[1:], strict=False):
+    for a, b in itertools.pairwise(tokens):
         if isinstance(a, Field) and isinstance(b, Field):
             raise FormatError(f"{what}: {a.name} and {b.name} have no separator between them")
     if not any(isinstance(t, Field) and t.kind != "skip" for t in tokens):

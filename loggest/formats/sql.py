@@ -131,7 +131,8 @@ def _datetime_check(y: str, mo: str, d: str, hh: str, mi: str, ss: str) -> str:
 
 def _time_values(v: str, ok: str, y: str, mo: str, d: str, hh: str, mi: str, ss: str, off: str
                  ) -> tuple[str, str]:
-    t = f"if({ok}, toDateTime(makeDateTime({y}, {mo}, {d}, {hh}, {mi}, {ss}, 'UTC'), 'UTC') - {off} * 60, NULL)"
+    local = f"toDateTime(makeDateTime({y}, {mo}, {d}, {hh}, {mi}, {ss}, 'UTC'), 'UTC')"
+    t = f"if({ok}, {local} - {off} * 60, NULL)"
     return t, f"if({ok}, {off}, NULL)"
 
 
@@ -145,8 +146,10 @@ def _micros(v: str, scale: int) -> str:
 
 def _target(t: str) -> tuple[str, str]:
     pos = f"position({t}, '?')"
-    return (f"if({pos} > 0, substring({t}, 1, {pos} - 1), {t})",
-            f"if({pos} > 0, substring({t}, {pos} + 1), NULL)")
+    return (
+        f"if({pos} > 0, substring({t}, 1, {pos} - 1), {t})",
+        f"if({pos} > 0, substring({t}, {pos} + 1), NULL)",
+    )
 
 
 _KEYS = sorted(CACHE_CLASS)
@@ -163,33 +166,52 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
     if kind == "clf_time":
         y, mo, d = _num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)
         hh, mi, ss = _num(v, 13, 2), _num(v, 16, 2), _num(v, 19, 2)
-        off = (f"(if(substring({v}, 22, 1) = '-', -1, 1) * "
-               f"(toInt32({_num(v, 23, 2)}) * 60 + toInt32({_num(v, 25, 2)})))")
-        ok = (f"(match({v}, '^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{{4}}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
-              f"[+-][0-9]{{4}}$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+        off = (
+            f"(if(substring({v}, 22, 1) = '-', -1, 1) * "
+            f"(toInt32({_num(v, 23, 2)}) * 60 + toInt32({_num(v, 25, 2)})))"
+        )
+        ok = (
+            f"(match({v}, '^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{{4}}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
+            f"[+-][0-9]{{4}}$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
+        )
         t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
         return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
     if kind == "iso_time":
         y, mo, d = _num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)
         hh, mi, ss = _num(v, 12, 2), _num(v, 15, 2), _num(v, 18, 2)
-        off = (f"(if(substring({v}, 20, 1) = '-', -1, 1) * "
-               f"(toInt32({_num(v, 21, 2)}) * 60 + toInt32({_num(v, 24, 2)})))")
-        ok = (f"(match({v}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
-              f"[0-9][0-9]:[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+        off = (
+            f"(if(substring({v}, 20, 1) = '-', -1, 1) * "
+            f"(toInt32({_num(v, 21, 2)}) * 60 + toInt32({_num(v, 24, 2)})))"
+        )
+        ok = (
+            f"(match({v}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
+            f"[0-9][0-9]:[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
+        )
         t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
         return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
     if kind == "msec":
         secs = f"toUInt64OrZero(splitByChar('.', {v})[1])"
         ok = f"(match({v}, '^[0-9]{{1,10}}(\\\\.[0-9]{{1,6}})?$') AND {secs} < 4102444800)"
-        return ([f"if({ok}, toDateTime({secs}, 'UTC'), NULL)", f"if({ok}, 0, NULL)"], f"NOT {ok}",
-                f"concat('bad time: ', substringUTF8({v}, 1, 80))")
+        return (
+            [f"if({ok}, toDateTime({secs}, 'UTC'), NULL)", f"if({ok}, 0, NULL)"],
+            f"NOT {ok}",
+            f"concat('bad time: ', substringUTF8({v}, 1, 80))",
+        )
     if kind == "request":
         parts = f"splitByChar(' ', {v})"
         n = f"length({parts})"
         ok = f"{n} IN (2, 3)"
         path, query = _target(f"{parts}[2]")
-        return ([f"if({ok}, {parts}[1], NULL)", f"if({ok}, {path}, NULL)", f"if({ok}, {query}, NULL)",
-                 f"if({n} = 3, {parts}[3], NULL)"], None, None)
+        return (
+            [
+                f"if({ok}, {parts}[1], NULL)",
+                f"if({ok}, {path}, NULL)",
+                f"if({ok}, {query}, NULL)",
+                f"if({n} = 3, {parts}[3], NULL)",
+            ],
+            None,
+            None,
+        )
     if kind == "query_q":
         return [f"if(startsWith({v}, '?'), substring({v}, 2), NULL)"], None, None
     if kind == "args":
@@ -198,38 +220,65 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
         path, query = _target(v)
         return [f"if({v} = '-', NULL, {path})", f"if({v} = '-', NULL, {query})"], None, None
     if kind == "status":
-        return ([f"if({v} = '-', NULL, toUInt16OrNull({v}))"],
-                f"({v} != '-' AND NOT match({v}, '^[0-9]{{3}}$'))", f"concat('bad status: ', substringUTF8({v}, 1, 80))")
+        return (
+            [f"if({v} = '-', NULL, toUInt16OrNull({v}))"],
+            f"({v} != '-' AND NOT match({v}, '^[0-9]{{3}}$'))",
+            f"concat('bad status: ', substringUTF8({v}, 1, 80))",
+        )
     if kind == "bytes":
-        return ([f"if({v} = '-', 0, toUInt64OrZero({v}))"],
-                f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,18}}$'))", f"concat('bad bytes: ', substringUTF8({v}, 1, 80))")
+        return (
+            [f"if({v} = '-', 0, toUInt64OrZero({v}))"],
+            f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,18}}$'))",
+            f"concat('bad bytes: ', substringUTF8({v}, 1, 80))",
+        )
     if kind == "host":
         low = f"lower({v})"
-        return ([f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, "
-                 f"replaceRegexpOne({low}, ':[0-9]+$', ''), {low}))"], None, None)
+        return (
+            [
+                f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, "
+                f"replaceRegexpOne({low}, ':[0-9]+$', ''), {low}))"
+            ],
+            None,
+            None,
+        )
     if kind == "cache":
-        return ([f"if({v} IN ('-', ''), NULL, {v})",
-                 f"if({v} IN ('-', ''), 'unknown', transform(upper(trim(BOTH ' \\t' FROM {v})), "
-                 f"{_CACHE_KEYS}, {_CACHE_VALS}, 'unknown'))"], None, None)
+        return (
+            [
+                f"if({v} IN ('-', ''), NULL, {v})",
+                f"if({v} IN ('-', ''), 'unknown', transform(upper(trim(BOTH ' \\t' FROM {v})), "
+                f"{_CACHE_KEYS}, {_CACHE_VALS}, 'unknown'))",
+            ],
+            None,
+            None,
+        )
     if kind in ("tt_us", "tt_ms", "tt_s"):
         scale = {"tt_us": 1, "tt_ms": 1000, "tt_s": 1_000_000}[kind]
-        return ([_micros(v, scale)], f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,12}}(\\\\.[0-9]+)?$'))",
-                f"concat('bad time taken: ', substringUTF8({v}, 1, 80))")
+        return (
+            [_micros(v, scale)],
+            f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,12}}(\\\\.[0-9]+)?$'))",
+            f"concat('bad time taken: ', substringUTF8({v}, 1, 80))",
+        )
     raise ValueError(f"no SQL conversion for {kind}")
 
 
 def _w3c_time(date: str, time: str) -> tuple[list[str], str, str]:
     y, mo, d = _num(date, 1, 4), _num(date, 6, 2), _num(date, 9, 2)
     hh, mi, ss = _num(time, 1, 2), _num(time, 4, 2), _num(time, 7, 2)
-    ok = (f"(match({date}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]$') AND match({time}, '^[0-9][0-9]:[0-9][0-9]:"
-          f"[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})")
+    ok = (
+        f"(match({date}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]$') AND match({time}, '^[0-9][0-9]:[0-9][0-9]:"
+        f"[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
+    )
     t, o = _time_values(date, ok, y, mo, d, hh, mi, ss, "0")
-    return [t, o], f"NOT {ok}", (f"concat('bad date/time: ', substringUTF8({date}, 1, 40), ' ', "
-                                 f"substringUTF8({time}, 1, 40))")
+    return (
+        [t, o],
+        f"NOT {ok}",
+        (f"concat('bad date/time: ', substringUTF8({date}, 1, 40), ' ', substringUTF8({time}, 1, 40))"),
+    )
 
 
-def record_select(fields: Sequence[Field], raw: Sequence[str], site: str | None,
-                  pseudo: Pseudonymiser | None) -> tuple[list[str], str]:
+def record_select(
+    fields: Sequence[Field], raw: Sequence[str], site: str | None, pseudo: Pseudonymiser | None
+) -> tuple[list[str], str]:
     """(SQL per record column, reason expression: '' when the line is a valid record).
 
     ``raw[i]`` is the SQL text of field ``i``. Mirrors :class:`convert.RecordBuilder`:
@@ -271,8 +320,7 @@ def record_select(fields: Sequence[Field], raw: Sequence[str], site: str | None,
     return exprs, reason
 
 
-def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser | None, source: str
-                ) -> str:
+def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser | None, source: str) -> str:
     """SELECT line_no, l, <record columns…>, reason FROM ``source`` (a table expression with
     columns ``_row_number`` and ``line``)."""
     fields = [t for t in tokens if isinstance(t, Field)]
@@ -286,7 +334,9 @@ def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser
             raw.append(f"_g[{k + 1}]")
     else:
         conds, values = plan
-        fast_cols = f"splitByChar('\"', _l) AS _q, (position(_l, '\\\\') = 0 AND {' AND '.join(conds)}) AS _fast,"
+        fast_cols = (
+            f"splitByChar('\"', _l) AS _q, (position(_l, '\\\\') = 0 AND {' AND '.join(conds)}) AS _fast,"
+        )
         matched = "(_fast OR length(_g) > 0)"
         for k in range(len(fields)):
             raw.append(f"if(_fast, {values[k]}, _g[{k + 1}])")
@@ -303,8 +353,16 @@ def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser
         )"""
 
 
-def w3c_query(names: Sequence[str] | None, fields: Sequence[Field], sep: str, site: str | None,
-              pseudo: Pseudonymiser | None, source: str, first: int, last: int) -> str:
+def w3c_query(
+    names: Sequence[str] | None,
+    fields: Sequence[Field],
+    sep: str,
+    site: str | None,
+    pseudo: Pseudonymiser | None,
+    source: str,
+    first: int,
+    last: int,
+) -> str:
     """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive."""
     where = f"_line_no BETWEEN {first} AND {last} AND NOT startsWith(_l, '#')"
     if names is None:
@@ -316,7 +374,8 @@ def w3c_query(names: Sequence[str] | None, fields: Sequence[Field], sep: str, si
     exprs, reason = record_select(fields, raw, site, pseudo)
     return f"""
         SELECT _line_no, _l, {", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))},
-               if(length(_w) != {len(fields)}, concat(toString(length(_w)), ' values for {len(fields)} #Fields'),
+               if(length(_w) != {len(fields)},
+                  concat(toString(length(_w)), ' values for {len(fields)} #Fields'),
                   {reason}) AS _reason
         FROM (
             SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, splitByChar({q(sep)}, _l) AS _w

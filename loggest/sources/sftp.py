@@ -59,20 +59,33 @@ class SftpSource:
         try:
             client.load_host_keys(str(hosts_file))
         except OSError as exc:
-            raise SourceError(f"cannot read known_hosts {hosts_file}: {exc.strerror}; the server's host key "
-                              "must be known before connecting (ssh-keyscan, then check the fingerprint)") from None
+            raise SourceError(
+                f"cannot read known_hosts {hosts_file}: {exc.strerror}; the server's host key "
+                "must be known before connecting (ssh-keyscan, then check the fingerprint)"
+            ) from None
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{host}:{port}"
         try:
-            client.connect(host, port=port, username=user, key_filename=str(identity) if identity else None,
-                           password=password, timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
-                           allow_agent=identity is None, look_for_keys=identity is None)
+            client.connect(
+                host,
+                port=port,
+                username=user,
+                key_filename=str(identity) if identity else None,
+                password=password,
+                timeout=timeout,
+                banner_timeout=timeout,
+                auth_timeout=timeout,
+                allow_agent=identity is None,
+                look_for_keys=identity is None,
+            )
             sftp = client.open_sftp()
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise SourceError(f"host key of {where} CHANGED: got {exc.key.get_name()} "
-                              f"{exc.key.fingerprint}, {hosts_file} expects {exc.expected_key.fingerprint}; "
-                              "refusing to connect (possible interception, or the server was reinstalled)") from None
+            raise SourceError(
+                f"host key of {where} CHANGED: got {exc.key.get_name()} "
+                f"{exc.key.fingerprint}, {hosts_file} expects {exc.expected_key.fingerprint}; "
+                "refusing to connect (possible interception, or the server was reinstalled)"
+            ) from None
         except paramiko.AuthenticationException as exc:
             client.close()
             raise SourceError(f"SFTP login to {where} as {user or 'current user'} refused: {exc}") from None
@@ -80,8 +93,10 @@ class SftpSource:
             client.close()
             text = str(exc)
             if "not found in known_hosts" in text:
-                raise SourceError(f"host key of {where} is not in {hosts_file}: refusing to connect to an "
-                                  "unknown server (add its key after checking the fingerprint)") from None
+                raise SourceError(
+                    f"host key of {where} is not in {hosts_file}: refusing to connect to an "
+                    "unknown server (add its key after checking the fingerprint)"
+                ) from None
             raise SourceError(f"SFTP connection to {where} failed: {text}") from None
         except OSError as exc:
             client.close()
@@ -94,8 +109,9 @@ class SftpSource:
     def __enter__(self) -> SftpSource:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -126,15 +142,21 @@ class SftpSource:
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 part = local.with_name(local.name + ".part")
                 got = part.stat().st_size if part.exists() else 0
-                yield SourceFile(name, local, source, size, False,
-                                 failed=f"download interrupted after {got} of {size} bytes ({exc or type(exc).__name__})"
-                                 "; the next run resumes it")
+                yield SourceFile(
+                    name,
+                    local,
+                    source,
+                    size,
+                    False,
+                    failed=f"download interrupted after {got} of {size} bytes ({exc or type(exc).__name__})"
+                    "; the next run resumes it",
+                )
                 continue
             yield SourceFile(name, local, source, size)
 
     def download(self, remote: str, local: Path, size: int, mtime: float) -> None:
         if local.exists() and local.stat().st_size == size and int(local.stat().st_mtime) == int(mtime):
-            return                                                   # already downloaded whole
+            return  # already downloaded whole
         part = local.with_name(local.name + ".part")
         meta = local.with_name(local.name + ".part.json")
         want = {"size": size, "mtime": mtime}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -86,18 +87,23 @@ class ClickHouseStore:
         embedded: str | None = None
         try:
             if parts.scheme == "chdb":
-                embedded = unquote(parts.path) if not parts.netloc else f"/{parts.netloc}{unquote(parts.path)}"
+                embedded = (
+                    unquote(parts.path) if not parts.netloc else f"/{parts.netloc}{unquote(parts.path)}"
+                )
                 if not embedded:
                     raise StoreError(f"store URL {url!r} has no path (chdb:///ABSOLUTE/PATH)")
                 Path(embedded).parent.mkdir(parents=True, exist_ok=True)
                 client = clickhouse_connect.get_client(dsn=f"chdb://{embedded}")
             elif parts.scheme in ("http", "https"):
                 client = clickhouse_connect.get_client(
-                    host=parts.hostname or "localhost", port=parts.port or (8443 if parts.scheme == "https" else 8123),
+                    host=parts.hostname or "localhost",
+                    port=parts.port or (8443 if parts.scheme == "https" else 8123),
                     username=unquote(parts.username or "default"),
                     password=unquote(parts.password or os.environ.get("CDNCTL_CLICKHOUSE_PASSWORD", "")),
-                    database=parts.path.strip("/") or "default", secure=parts.scheme == "https",
-                    connect_timeout=10)
+                    database=parts.path.strip("/") or "default",
+                    secure=parts.scheme == "https",
+                    connect_timeout=10,
+                )
             else:
                 raise StoreError(f"store URL {url!r}: use chdb:///PATH or http(s)://user@host:8123/db")
         except StoreError:
@@ -105,20 +111,20 @@ class ClickHouseStore:
         except Exception as exc:  # clickhouse-connect raises several types; all mean "cannot open"
             text = str(exc)
             if embedded is not None and ("Code: 36" in text or "EmbeddedServer" in text or "lock" in text):
-                raise StoreError(f"database {embedded} is in use by {_chdb_lock_holder(embedded)} "
-                                 "(one process at a time for an embedded store); wait for it or stop it"
-                                 ) from None
-            raise StoreError(f"cannot open store {url}: {text.splitlines()[0] if text else type(exc).__name__}") \
-                from None
+                raise StoreError(
+                    f"database {embedded} is in use by {_chdb_lock_holder(embedded)} "
+                    "(one process at a time for an embedded store); wait for it or stop it"
+                ) from None
+            raise StoreError(
+                f"cannot open store {url}: {text.splitlines()[0] if text else type(exc).__name__}"
+            ) from None
         store = cls(client, url, embedded)
         store.migrate(retention_months)
         return store
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing twice or after a failure is harmless
             self.client.close()
-        except Exception:  # closing twice or after a failure is harmless
-            pass
 
     def __enter__(self) -> ClickHouseStore:
         return self
@@ -128,8 +134,9 @@ class ClickHouseStore:
 
     # ---- schema ----
 
-    def command(self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
-                ) -> Any:
+    def command(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> Any:
         return self.client.command(sql, parameters=parameters, settings=settings)
 
     def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -144,29 +151,38 @@ class ClickHouseStore:
     def migrate(self, retention_months: int | None = None) -> list[int]:
         """Apply pending migrations; set the raw-record retention when one is given."""
         if retention_months is not None and retention_months < MIN_RETENTION_MONTHS:
-            raise StoreError(f"retention {retention_months} months: raw records must be kept at least "
-                             f"{MIN_RETENTION_MONTHS} months")
+            raise StoreError(
+                f"retention {retention_months} months: raw records must be kept at least "
+                f"{MIN_RETENTION_MONTHS} months"
+            )
         current = self.schema_version()
         if current > LATEST:
-            raise StoreError(f"store schema version {current} is newer than this cdnctl ({LATEST}); upgrade cdnctl")
+            raise StoreError(
+                f"store schema version {current} is newer than this cdnctl ({LATEST}); upgrade cdnctl"
+            )
         applied = []
         for mig in MIGRATIONS:
             if mig.version <= current:
                 continue
             for stmt in mig.statements(retention_months or DEFAULT_RETENTION_MONTHS):
                 self.command(stmt)
-            self.client.insert("schema_migrations", [[mig.version, mig.description]],
-                               column_names=["version", "description"])
+            self.client.insert(
+                "schema_migrations", [[mig.version, mig.description]], column_names=["version", "description"]
+            )
             applied.append(mig.version)
         if retention_months is not None and not applied and self.retention_months() != retention_months:
             for table in ("records", "quarantine"):
                 col = "time" if table == "records" else "ingested_at"
-                self.command(f"ALTER TABLE {table} MODIFY TTL {col} + INTERVAL {int(retention_months)} MONTH DELETE")
+                self.command(
+                    f"ALTER TABLE {table} MODIFY TTL {col} + INTERVAL {int(retention_months)} MONTH DELETE"
+                )
         return applied
 
     def retention_months(self) -> int:
-        ddl = self.rows("SELECT create_table_query FROM system.tables "
-                        "WHERE database = currentDatabase() AND name = 'records'")
+        ddl = self.rows(
+            "SELECT create_table_query FROM system.tables "
+            "WHERE database = currentDatabase() AND name = 'records'"
+        )
         m = re.search(r"(?:INTERVAL (\d+) MONTH|toIntervalMonth\((\d+)\))", ddl[0][0]) if ddl else None
         return int(m.group(1) or m.group(2)) if m else DEFAULT_RETENTION_MONTHS
 
@@ -174,12 +190,13 @@ class ClickHouseStore:
 
     def put_file(self, entry: FileEntry) -> None:
         values = [getattr(entry, c) for c in FileEntry.COLUMNS]
-        self.client.insert("files", [[*values, time.time_ns()]],
-                           column_names=[*FileEntry.COLUMNS, "version"])
+        self.client.insert("files", [[*values, time.time_ns()]], column_names=[*FileEntry.COLUMNS, "version"])
 
     def _entries(self, where: str, parameters: dict[str, Any]) -> list[FileEntry]:
         cols = ", ".join(FileEntry.COLUMNS)
-        result = self.rows(f"SELECT {cols} FROM files FINAL WHERE {where} ORDER BY updated_at, name", parameters)
+        result = self.rows(
+            f"SELECT {cols} FROM files FINAL WHERE {where} ORDER BY updated_at, name", parameters
+        )
         return [FileEntry(*row) for row in result]
 
     def file_by_sha(self, sha256: str) -> FileEntry | None:
@@ -199,8 +216,11 @@ class ClickHouseStore:
     def file_site_days(self, file_ids: Sequence[int]) -> set[tuple[str, date]]:
         if not file_ids:
             return set()
-        result = self.rows("SELECT DISTINCT site, toDate(time, 'Europe/Paris') FROM records "
-                           "WHERE file_id IN {ids:Array(UInt64)}", {"ids": list(file_ids)})
+        result = self.rows(
+            "SELECT DISTINCT site, toDate(time, 'Europe/Paris') FROM records "
+            "WHERE file_id IN {ids:Array(UInt64)}",
+            {"ids": list(file_ids)},
+        )
         return {(s, d) for s, d in result}
 
     def delete_files(self, file_ids: Sequence[int]) -> None:
@@ -208,8 +228,11 @@ class ClickHouseStore:
         if not file_ids:
             return
         for table in ("records", "quarantine"):
-            self.command(f"DELETE FROM {table} WHERE file_id IN {{ids:Array(UInt64)}}",
-                         parameters={"ids": list(file_ids)}, settings={"mutations_sync": 2})
+            self.command(
+                f"DELETE FROM {table} WHERE file_id IN {{ids:Array(UInt64)}}",
+                parameters={"ids": list(file_ids)},
+                settings={"mutations_sync": 2},
+            )
 
     def insert_records(self, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -234,8 +257,9 @@ class ClickHouseStore:
             return
         version = time.time_ns()
         zero = [[site, day, *([0] * 18), version] for site, day in pairs]
-        self.client.insert("daily", zero, column_names=DAILY_COLUMNS)   # pairs left with no records
-        self.command(f"""
+        self.client.insert("daily", zero, column_names=DAILY_COLUMNS)  # pairs left with no records
+        self.command(
+            f"""
             INSERT INTO daily ({", ".join(DAILY_COLUMNS)})
             SELECT site, toDate(time, 'Europe/Paris') AS day,
                    count(), sum(ifNull(bytes, 0)),
@@ -257,11 +281,18 @@ class ClickHouseStore:
               AND time < toDateTime({{hi:Date}}) + INTERVAL 2 DAY
               AND (site, toDate(time, 'Europe/Paris')) IN {{pairs:Array(Tuple(String, Date))}}
             GROUP BY site, day
-        """, parameters={"sites": sorted({s for s, _ in pairs}), "lo": min(d for _, d in pairs),
-                         "hi": max(d for _, d in pairs), "pairs": pairs})
+        """,
+            parameters={
+                "sites": sorted({s for s, _ in pairs}),
+                "lo": min(d for _, d in pairs),
+                "hi": max(d for _, d in pairs),
+                "pairs": pairs,
+            },
+        )
 
-    def daily(self, site: str | None = None, day_from: date | None = None, day_to: date | None = None
-              ) -> list[dict[str, Any]]:
+    def daily(
+        self, site: str | None = None, day_from: date | None = None, day_to: date | None = None
+    ) -> list[dict[str, Any]]:
         where = ["1"]
         params: dict[str, Any] = {}
         if site:
@@ -274,6 +305,8 @@ class ClickHouseStore:
             where.append("day <= {t:Date}")
             params["t"] = day_to
         cols = DAILY_COLUMNS[:-1]
-        result = self.rows(f"SELECT {', '.join(cols)} FROM daily FINAL WHERE {' AND '.join(where)} "
-                           "ORDER BY site, day", params)
+        result = self.rows(
+            f"SELECT {', '.join(cols)} FROM daily FINAL WHERE {' AND '.join(where)} ORDER BY site, day",
+            params,
+        )
         return [dict(zip(cols, row, strict=True)) for row in result]

@@ -7,6 +7,7 @@ client key and the host key are generated with ``ssh-keygen`` for each server.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -80,10 +81,8 @@ class Sshd:
         """Kill the per-connection sshd processes (children of our sshd): a dropped link."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         for pid in children.read_text().split() if children.exists() else []:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -37,7 +37,7 @@ def make_logs(d: Path, sizes: list[int]) -> None:
 
     for i, n in enumerate(sizes):
         day = datetime(2027, 4, 20, 1, tzinfo=UTC) + timedelta(days=i)
-        lines = list(nginx_cdn_lines(n, SITE, day, seed=i)) + ["garbage line"]
+        lines = [*list(nginx_cdn_lines(n, SITE, day, seed=i)), "garbage line"]
         write_log(d / f"{SITE}_{day.date()}.log.gz", lines)
 
 

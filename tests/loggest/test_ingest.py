@@ -137,7 +137,7 @@ def test_file_being_written_is_not_read(store: ClickHouseStore, logs_dir: Path) 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_quarantine_has_file_line_reason(store: ClickHouseStore, logs_dir: Path, engine: str) -> None:
-    lines = list(nginx_cdn_lines(5, SITE)) + ["not a log line", "\xff bad"]
+    lines = [*list(nginx_cdn_lines(5, SITE)), "not a log line", "ÿ bad"]
     write_log(logs_dir / f"{SITE}_2027-04-25.log", lines)
     report = run(store, logs_dir, engine=engine)
     assert (report.records, report.quarantined) == (5, 2)
@@ -163,11 +163,11 @@ def test_pseudonymisation_at_ingest(store: ClickHouseStore, logs_dir: Path, engi
 
 
 def test_engines_store_identical_rows(store: ClickHouseStore, logs_dir: Path, tmp_path: Path) -> None:
-    lines = list(nginx_cdn_lines(300, SITE, seed=3)) + ['bad "line', "x - - [x] \"GET / HTTP/1.1\" 200 1 \"-\""]
+    lines = [*list(nginx_cdn_lines(300, SITE, seed=3)), 'bad "line', 'x - - [x] "GET / HTTP/1.1" 200 1 "-"']
     write_log(logs_dir / "a.log.gz", lines)
     other = tmp_path / "b"
     other.mkdir()
-    write_log(other / "b.log.gz", lines + ["extra line makes another checksum"])
+    write_log(other / "b.log.gz", [*lines, "extra line makes another checksum"])
     run(store, logs_dir, engine="clickhouse")
     run(store, other, engine="python")
     cols = "time, tz_offset, site, client, method, path, query, protocol, status, bytes, referer, user_agent, " \
