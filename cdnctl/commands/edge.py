@@ -6,6 +6,9 @@ Thin wrappers: the work is in :mod:`cache_rules.targets` (compile) and
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,8 +23,12 @@ from cache_rules.targets import (
     UnsafeValue,
     compile_policy,
 )
+from cdnctl.changes import Change, JsonlChangeLog, current_user
 from cdnctl.commands.policy import parse_at
 from cdnctl.errors import CdnctlError, Exit
+from cdnctl.fleet import ApplyResult, Fleet, FleetError, Plan, load_fleet
+from cdnctl.fleet import apply as fleet_apply
+from cdnctl.fleet import plan as fleet_plan
 from cdnctl.output import console, emit_json, json_option
 from cdnctl.settings import Settings
 
@@ -123,5 +130,252 @@ def run_compile(policy: Policy, target: str, sites: list[str], options: CompileO
         raise CdnctlError(str(exc), Exit.INVALID, detail=exc.output) from None
 
 
+# -- fleet: plan, apply, site enable|disable --------------------------------------------
+
+fleet_option = click.option(
+    "--fleet", "fleet_path", type=click.Path(path_type=Path, dir_okay=False), envvar="CDNCTL_FLEET",
+    default="fleet.yaml", show_default=True, show_envvar=True, help="Fleet file: the edge nodes.")
+
+
+def _load_fleet(path: Path) -> Fleet:
+    try:
+        return load_fleet(path)
+    except FleetError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+
+
+def _plan(fleet: Fleet, policy: Policy) -> Plan:
+    try:
+        return fleet_plan(fleet, policy)
+    except FleetError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    except UnsafeValue as exc:
+        raise CdnctlError(f"policy value refused: {exc}", Exit.INVALID) from None
+    except ConfigCheckError as exc:
+        raise CdnctlError(str(exc), Exit.INVALID, detail=exc.output) from None
+
+
+def _plan_json(the_plan: Plan, with_diff: bool) -> dict[str, object]:
+    return {
+        "nodes": [{
+            "node": n.node.name, "engine": n.node.engine, "action": n.action, "error": n.error,
+            "deployed": n.deployed.ident, "sites": n.compiled.sites,
+            **({"diff": n.diff()} if with_diff and n.action == "update" else {}),
+        } for n in the_plan.nodes],
+        "changes": len(the_plan.changed),
+        "decisions_compared_with_last_apply": the_plan.previous_policy,
+        "decisions": [{"site": d.site, "path": d.path, "content_type": d.content_type,
+                       "before": d.before, "after": d.after} for d in the_plan.decisions],
+    }
+
+
+def _print_plan(the_plan: Plan, with_diff: bool) -> None:
+    for n in the_plan.nodes:
+        colour = {"unchanged": "dim", "create": "green", "update": "yellow"}.get(n.action, "red")
+        line = f"[{colour}]{n.action:>11}[/]  {escape(n.node.name)} ({n.node.engine})"
+        if n.error:
+            line += f": {escape(n.error)}"
+        console.print(line)
+        if with_diff and n.action == "update":
+            console.print(escape(n.diff()), highlight=False, markup=False)
+    if the_plan.decisions:
+        console.print(f"{len(the_plan.decisions)} decision(s) change (sample requests, now):")
+        for d in the_plan.decisions[:50]:
+            console.print(f"  {escape(d.site)} {escape(d.path)} {escape(d.content_type or '(no type)')}: "
+                          f"{escape(d.before)} → {escape(d.after)}")
+        if len(the_plan.decisions) > 50:
+            console.print(f"  … and {len(the_plan.decisions) - 50} more (--json lists all)")
+    elif the_plan.previous_policy:
+        console.print("no decision changes")
+    else:
+        console.print("[dim]no previous apply recorded: decisions not compared[/]")
+    console.print(f"{len(the_plan.changed)} node(s) to change, "
+                  f"{len(the_plan.nodes) - len(the_plan.changed)} unchanged")
+
+
+@click.command("plan")
+@fleet_option
+@click.option("--diff/--no-diff", "with_diff", default=True, show_default=True,
+              help="Show the config diff of each node to update.")
+@json_option
+@click.pass_obj
+def plan_cmd(settings: Settings, fleet_path: Path, with_diff: bool, as_json: bool) -> None:
+    """Show, per node, what `cdnctl apply` would change: config diff and decisions.
+
+    Read-only. Exit 0 whether or not there are changes; 1 if the policy is invalid or an
+    engine refuses the config; 2 if the fleet file is unusable.
+    """
+    fleet = _load_fleet(fleet_path)
+    the_plan = _plan(fleet, settings.policy())
+    if as_json:
+        emit_json(_plan_json(the_plan, with_diff))
+    else:
+        _print_plan(the_plan, with_diff)
+
+
+def run_apply(settings: Settings, fleet: Fleet, requested_at: datetime, who: str, kind: str,
+              what: str | None = None, site: str | None = None) -> tuple[ApplyResult, Change | None]:
+    """Validate, plan, apply, journal. The caller renders the result."""
+    policy = settings.policy()
+    the_plan = _plan(fleet, policy)
+    result = fleet_apply(fleet, policy, settings.policy_dir, the_plan)
+    change = None
+    if result.status != "unchanged" or kind != "apply":
+        changed = [r.node for r in result.nodes if r.status in ("applied", "rolled-back")]
+        summary = what or (f"{len(changed)} node(s) updated ({', '.join(changed)}); "
+                           f"{len(the_plan.decisions)} decision change(s)" if changed else "no config change")
+        sites = sorted({d.site for d in the_plan.decisions} if the_plan.previous_policy else
+                       {s for n in the_plan.changed for s in n.compiled.sites})
+        if site is not None:
+            sites = [site]
+        change = Change(
+            who=who, requested_at=requested_at, effective_at=result.effective_at, what=summary, kind=kind,
+            status=result.status, sites=tuple(sites),
+            details={"fleet": str(fleet.path), "policy_dir": str(settings.policy_dir), "error": result.error,
+                     "nodes": [vars(r) for r in result.nodes],
+                     "decisions": [vars(d) for d in the_plan.decisions]})
+        JsonlChangeLog(fleet.journal).append(change)
+    return result, change
+
+
+def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_json: bool) -> None:
+    code = Exit.OK if result.ok else (Exit.PARTIAL if result.status == "failed" else Exit.INVALID)
+    if as_json:
+        # One JSON document with the per-node outcome, failure included (the CLI's generic
+        # error document would lose which nodes were rolled back).
+        emit_json({
+            "ok": result.ok, "status": result.status, "error": result.error, "exit_code": int(code),
+            "effective_at": result.effective_at.isoformat() if result.effective_at else None,
+            "nodes": [vars(r) for r in result.nodes],
+            "change": change.to_json() if change else None, "journal": str(fleet.journal),
+        })
+    else:
+        for r in result.nodes:
+            colour = {"applied": "green", "unchanged": "dim"}.get(r.status, "red")
+            extra = f": {escape(r.message)}" if r.message else ""
+            console.print(f"[{colour}]{r.status:>15}[/]  {escape(r.node)}{extra}")
+        if result.ok:
+            when = result.effective_at.isoformat() if result.effective_at else "nothing to do"
+            console.print(f"[green]{result.status}[/] — effective {when}")
+        if change:
+            console.print(f"[dim]change {change.id} recorded in {escape(str(fleet.journal))}[/]")
+    if not result.ok and as_json:
+        raise SystemExit(int(code))
+    if not result.ok:
+        if result.status == "failed":
+            raise CdnctlError(f"apply failed and some nodes could not be rolled back — the fleet is "
+                              f"half-applied, check the nodes marked rollback-failed: {result.error}",
+                              Exit.PARTIAL)
+        raise CdnctlError(f"apply failed, every changed node was rolled back: {result.error}", Exit.INVALID)
+
+
+def _requested(value: str | None) -> datetime:
+    return parse_at(value)
+
+
+apply_options = [
+    click.option("--requested-at", "requested_at", default=None, metavar="ISO8601",
+                 help="When the change was requested (the ticket's time; default now; no offset = "
+                      "Europe/Paris). Recorded for QS-06."),
+    click.option("--who", default=None, help="Who asked for the change (default $CDNCTL_WHO or the login)."),
+]
+
+
+def _with_apply_options(f: Callable[..., object]) -> Callable[..., object]:
+    for option in reversed(apply_options):
+        f = option(f)
+    return f
+
+
+@click.command("apply")
+@fleet_option
+@_with_apply_options
+@json_option
+@click.pass_obj
+def apply_cmd(settings: Settings, fleet_path: Path, requested_at: str | None, who: str | None,
+              as_json: bool) -> None:
+    """Validate the policy, then load the new config on every node of the fleet.
+
+    Varnish: vcl.load + vcl.use; nginx: write, nginx -t, reload. If a node fails, every
+    node already changed goes back to its previous config. Running it again with the
+    same policy changes nothing. Each apply appends a change record to the journal.
+    Exit 0 applied or nothing to do, 1 failed and rolled back (or invalid policy),
+    2 usage error, 3 failed and NOT fully rolled back.
+    """
+    fleet = _load_fleet(fleet_path)
+    result, change = run_apply(settings, fleet, _requested(requested_at), who or current_user(), "apply")
+    _render_apply(result, change, fleet, as_json)
+
+
+@click.group("site")
+def site_group() -> None:
+    """Switch a site on or off the CDN (edits its policy file, then applies)."""
+
+
+def _set_enabled(settings: Settings, host: str, enabled: bool, fleet_path: Path, requested_at: str | None,
+                 who: str | None, as_json: bool) -> None:
+    fleet = _load_fleet(fleet_path)
+    policy = settings.policy()
+    site = policy.site_for_host(host)
+    if site is None:
+        known = ", ".join(sorted(policy.sites)) or "none"
+        raise CdnctlError(f"no site {host!r} in {settings.policy_dir} (known: {known})", Exit.USAGE)
+    path = Path(site.file)
+    original = path.read_text(encoding="utf-8")
+    edited = set_enabled_text(original, enabled)
+    verb = "enable" if enabled else "disable"
+    state = {True: "enabled", False: "disabled"}
+    what = f"{site.site}: {state[site.enabled]} → {state[enabled]}"
+    path.write_text(edited, encoding="utf-8")
+    try:
+        result, change = run_apply(settings, fleet, _requested(requested_at), who or current_user(),
+                                   f"site-{verb}", what, site.site)
+    except BaseException:
+        path.write_text(original, encoding="utf-8")
+        raise
+    if not result.ok:
+        path.write_text(original, encoding="utf-8")  # the policy must describe what the fleet runs
+    _render_apply(result, change, fleet, as_json)
+
+
+_ENABLED_LINE = re.compile(r"^enabled:[ \t]*[^#\n]*?([ \t]*#.*)?$", re.M)
+
+
+def set_enabled_text(text: str, enabled: bool) -> str:
+    """The policy file text with its top-level ``enabled:`` set, comments kept."""
+    value = "true" if enabled else "false"
+    if _ENABLED_LINE.search(text):
+        return _ENABLED_LINE.sub(lambda m: f"enabled: {value}{m.group(1) or ''}", text, count=1)
+    site_line = re.search(r"^site:.*$", text, re.M)
+    if site_line is None:
+        raise CdnctlError("policy file has no top-level 'site:' line to put 'enabled:' after", Exit.INVALID)
+    return text[: site_line.end()] + f"\nenabled: {value}" + text[site_line.end():]
+
+
+@site_group.command("enable")
+@click.argument("site")
+@fleet_option
+@_with_apply_options
+@json_option
+@click.pass_obj
+def site_enable(settings: Settings, site: str, fleet_path: Path, requested_at: str | None, who: str | None,
+                as_json: bool) -> None:
+    """Put SITE on the CDN: set enabled: true in its policy file and apply to the fleet."""
+    _set_enabled(settings, site, True, fleet_path, requested_at, who, as_json)
+
+
+@site_group.command("disable")
+@click.argument("site")
+@fleet_option
+@_with_apply_options
+@json_option
+@click.pass_obj
+def site_disable(settings: Settings, site: str, fleet_path: Path, requested_at: str | None, who: str | None,
+                 as_json: bool) -> None:
+    """Take SITE off the CDN (pass-through): set enabled: false and apply to the fleet."""
+    _set_enabled(settings, site, False, fleet_path, requested_at, who, as_json)
+
+
 def register(group: click.Group) -> None:
-    group.add_command(compile_cmd)
+    for command in (compile_cmd, plan_cmd, apply_cmd, site_group):
+        group.add_command(command)

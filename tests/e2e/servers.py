@@ -195,10 +195,14 @@ class Varnish(Edge):
         super().__init__(workdir, free_port())
         self.admin_port = free_port()
         self.name = str(workdir / "varnish")
+        self.secret = workdir / "varnish" / "_.secret"  # made by varnishd when -S is not given
 
     def start(self, compiled: Compiled) -> Varnish:
         compiled.write(self.workdir)
-        vcl = (self.workdir / compiled.main).resolve()
+        return self.launch(self.workdir / compiled.main)
+
+    def launch(self, vcl: Path) -> Varnish:
+        vcl = vcl.resolve()
         cmd = [shutil.which("varnishd") or "varnishd", "-F", "-n", self.name,
                "-a", f"127.0.0.1:{self.port}", "-T", f"127.0.0.1:{self.admin_port}",
                "-f", str(vcl), "-s", "malloc,64m", "-p", "default_grace=0", "-p", "thread_pools=1"]
@@ -219,7 +223,10 @@ class Nginx(Edge):
 
     def start(self, compiled: Compiled) -> Nginx:
         compiled.write(self.workdir)
-        conf = (self.workdir / compiled.main).resolve()
+        return self.launch(self.workdir / compiled.main)
+
+    def launch(self, conf: Path) -> Nginx:
+        conf = conf.resolve()
         cmd = [shutil.which("nginx") or "nginx", "-p", str(self.workdir), "-c", str(conf),
                "-e", str(self.workdir / "error.log"), "-g", "daemon off;"]
         with self.log.open("wb") as out:
