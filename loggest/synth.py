@@ -7,6 +7,9 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
 
 PATHS = ["/", "/index.html", "/actualites/2027/communique.html", "/img/logo.png", "/css/site.css",
          "/js/app.js", "/resultats/2027/national.html", "/recherche?q=carte+grise", "/api/v1/items?id=42",
@@ -25,7 +28,7 @@ def nginx_cdn_lines(n: int, site: str = "www.example.gouv.fr", start: datetime |
     t = start or datetime(2027, 4, 25, 0, 0, tzinfo=UTC)
     step = 86_400 / max(n, 1)
     for i in range(n):
-        when = (t + timedelta(seconds=int(i * step))).astimezone()
+        when = (t + timedelta(seconds=int(i * step))).astimezone(PARIS)
         stamp = when.strftime("%d/%b/%Y:%H:%M:%S %z")
         ip = f"192.0.{rnd.randrange(256)}.{rnd.randrange(256)}" if rnd.random() < 0.9 else \
             f"2001:db8::{rnd.randrange(65536):x}"
