@@ -26,7 +26,7 @@ from cache_rules.targets import (
 from cdnctl.changes import Change, JsonlChangeLog, current_user
 from cdnctl.commands.policy import parse_at
 from cdnctl.errors import CdnctlError, Exit
-from cdnctl.fleet import ApplyResult, Fleet, FleetError, Plan, load_fleet
+from cdnctl.fleet import ApplyResult, DecisionChange, Fleet, FleetError, Plan, load_fleet
 from cdnctl.fleet import apply as fleet_apply
 from cdnctl.fleet import plan as fleet_plan
 from cdnctl.output import console, emit_json, json_option
@@ -179,12 +179,16 @@ def _print_plan(the_plan: Plan, with_diff: bool) -> None:
         if with_diff and n.action == "update":
             console.print(escape(n.diff()), highlight=False, markup=False)
     if the_plan.decisions:
-        console.print(f"{len(the_plan.decisions)} decision(s) change (sample requests, now):")
-        for d in the_plan.decisions[:50]:
-            console.print(f"  {escape(d.site)} {escape(d.path)} {escape(d.content_type or '(no type)')}: "
-                          f"{escape(d.before)} → {escape(d.after)}")
-        if len(the_plan.decisions) > 50:
-            console.print(f"  … and {len(the_plan.decisions) - 50} more (--json lists all)")
+        # grouped: one line per (site, before, after) with a sample request
+        groups: dict[tuple[str, str, str], list[DecisionChange]] = {}
+        for d in the_plan.decisions:
+            groups.setdefault((d.site, d.before, d.after), []).append(d)
+        console.print(f"{len(the_plan.decisions)} sample request(s) decided differently from the last apply:")
+        for (site, before, after), items in groups.items():
+            first = items[0]
+            example = f"{first.path} {first.content_type or '(no type)'}"
+            console.print(f"  {escape(site)}: {escape(before)} → {escape(after)}  "
+                          f"[dim]{len(items)} sample(s), e.g. {escape(example)}[/]")
     elif the_plan.previous_policy:
         console.print("no decision changes")
     else:
@@ -255,8 +259,8 @@ def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_j
             extra = f": {escape(r.message)}" if r.message else ""
             console.print(f"[{colour}]{r.status:>15}[/]  {escape(r.node)}{extra}")
         if result.ok:
-            when = result.effective_at.isoformat() if result.effective_at else "nothing to do"
-            console.print(f"[green]{result.status}[/] — effective {when}")
+            when = f"effective {result.effective_at.isoformat()}" if result.effective_at else "nothing to do"
+            console.print(f"[green]{result.status}[/] — {when}")
         if change:
             console.print(f"[dim]change {change.id} recorded in {escape(str(fleet.journal))}[/]")
     if not result.ok and as_json:

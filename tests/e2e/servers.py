@@ -431,8 +431,18 @@ class EdgeSuite:
     @pytest.fixture(scope="class")
     @classmethod
     def live_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[LiveEdge]:
+        yield from cls._live(origin, workdir_factory, "live")
+
+    @pytest.fixture
+    @classmethod
+    def clock_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[LiveEdge]:
+        """Its own server, started just before the test: the window opens 4 s later."""
+        yield from cls._live(origin, workdir_factory, "clock")
+
+    @classmethod
+    def _live(cls, origin: Origin, workdir_factory: Callable[[str], Path], tag: str) -> Iterator[LiveEdge]:
         require(cls.executable)
-        work = workdir_factory(cls.engine + "-live")
+        work = workdir_factory(f"{cls.engine}-{tag}")
         now = datetime.now(UTC).replace(microsecond=0)
         start, end = now + timedelta(seconds=4), now + timedelta(seconds=7)
         window = {"start": start.isoformat(), "end": end.isoformat()}
@@ -552,10 +562,10 @@ class EdgeSuite:
         assert last["agent"] == "e2e-agent"
         assert 0 <= float(last["taken"]) * self.time_unit < 5
 
-    def test_windows_follow_the_real_clock(self, live_edge: LiveEdge) -> None:
+    def test_windows_follow_the_real_clock(self, clock_edge: LiveEdge) -> None:
         """Before, inside and after a window that starts seconds after the server did;
         an object cached before the window is not served inside it; TTLs expire."""
-        edge, start, end = live_edge.edge, live_edge.start, live_edge.end
+        edge, start, end = clock_edge.edge, clock_edge.start, clock_edge.end
         assert datetime.now(UTC) < start - timedelta(seconds=0.5), "server started too late for the test"
 
         def rule(host: str, path: str) -> tuple[str | None, str | None]:
