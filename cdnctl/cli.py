@@ -8,7 +8,7 @@ import click
 
 from cache_rules.diagnostics import PolicyError, Severity
 from cdnctl import __version__
-from cdnctl.commands import audit, demo, edge, logs, policy, reports
+from cdnctl.commands import audit, demo, edge, flush, logs, policy, reports
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import JSON_META, emit_json, fail, print_diagnostics
 from cdnctl.settings import DEFAULT_POLICY_DIR, Settings
@@ -61,6 +61,7 @@ logs.register(cli)
 reports.register(cli)
 edge.register(cli)
 audit.register(cli)
+flush.register(cli)
 
 
 def main() -> None:
