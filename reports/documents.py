@@ -2,7 +2,7 @@
 
 One data dict per document (what the JSON file holds); every other format is rendered
 from it, so the figures are the same in each. HTML is self-contained (charts inline as
-SVG drawn by matplotlib, text kept as text; each chart has a title and the data table
+SVG drawn by pygal, no script; each chart has a title and the data table
 beside it as its text alternative) and autoescaped: request paths from the logs are
 data, never markup. Numbers and dates are formatted with Babel, French by default.
 """
@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -141,68 +141,59 @@ class Fmt:
 # --- charts -----------------------------------------------------------------------------
 
 
-def _svg(draw: Callable[[Any], None], title: str, chart_id: str) -> Markup:
-    import matplotlib
+_BLUE = "#000091"
+_STATUS_COLORS = ("#999999", "#18753c", "#0063cb", "#b34000", "#ce0500")
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart_id, "font.size": 9}):
-        fig, ax = plt.subplots(figsize=(7, 2.6))
-        try:
-            draw(ax)
-            ax.set_title(title)
-            ax.grid(axis="y", alpha=0.3)
-            fig.autofmt_xdate()
-            fig.tight_layout()
-            buf = io.StringIO()
-            fig.savefig(buf, format="svg", metadata={"Date": None})
-        finally:
-            plt.close(fig)
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    # The chart is an image for assistive technology, named by its title; the table after it has the data.
-    title_el = f'<title id="{chart_id}-t">{Markup.escape(title)}</title>'
+def _svg(chart: Any, title: str, chart_id: str) -> Markup:
+    # No script (js=[]) and no XML declaration: the SVG is inlined in a self-contained page.
+    svg = chart.render(is_unicode=True)
+    # pygal still inlines its tooltip configuration as a script; the report needs none.
+    svg = re.sub(r"<script\b[^>]*>.*?</script>", "", svg, flags=re.S)
+    # An image for assistive technology, named by its title; the table after it has the data.
     svg = re.sub(r"<svg\b", f'<svg role="img" aria-labelledby="{chart_id}-t"', svg, count=1)
+    title_el = f'<title id="{chart_id}-t">{Markup.escape(title)}</title>'
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + title_el, svg, count=1)
-    return Markup(svg)  # produced by matplotlib from numbers and labels it escapes itself
+    return Markup(svg)  # built by pygal, which escapes the labels it is given
 
 
 def site_charts(stats: dict[str, Any], fmt: Fmt, key: str) -> list[Markup]:
+    import pygal
+    from pygal.style import Style
+
     days = stats["days"]
     if not days:
         return []
-    x = [fmt.day(d["day"], "dd/MM" if fmt.lang == "fr" else "dd MMM") for d in days]
     t = fmt.t
 
-    def bars(field: str) -> Callable[[Any], None]:
-        return lambda ax: ax.bar(x, [d[field] for d in days], color="#000091")
+    def chart(kind: Any, title: str, colors: Sequence[str] = (_BLUE,), digits: int = 0,
+              **options: Any) -> Any:
+        style = Style(colors=tuple(colors), background="white", plot_background="white", font_family="Arial",
+                      title_font_size=14, label_font_size=11, major_label_font_size=11, legend_font_size=11)
+        c = kind(width=700, height=260, title=title, style=style, js=[], disable_xml_declaration=True,
+                 x_label_rotation=30, show_legend=len(colors) > 1, legend_at_bottom=True, max_scale=6,
+                 legend_at_bottom_columns=5,
+                 value_formatter=lambda v: fmt.num(v, digits),
+                 **options)
+        c.x_labels = [fmt.day(d["day"], "dd/MM" if fmt.lang == "fr" else "dd MMM") for d in days]
+        return c
 
-    def share(ax: Any) -> None:
-        values = [100 * d["hit"] / k if (k := d["hit"] + d["miss"] + d["pass"]) else float("nan")
-                  for d in days]
-        ax.plot(x, values, marker="o", color="#000091")
-        ax.set_ylim(0, 100)
-
-    def status(ax: Any) -> None:
-        bottom = [0] * len(days)
-        for n, color in zip(range(1, 6), ("#999", "#18753c", "#0063cb", "#b34000", "#ce0500"), strict=True):
-            values = [d[f"s{n}xx"] for d in days]
-            ax.bar(x, values, bottom=bottom, label=f"{n}xx", color=color)
-            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.legend(ncol=5, fontsize=7)
-
-    def times(ax: Any) -> None:
-        for p, style in (("p50", "-"), ("p90", "--"), ("p99", ":")):
-            ax.plot(x, [d[p] if d[p] is not None else float("nan") for d in days], style, marker=".", label=p,
-                    color="#000091")
-        ax.legend(fontsize=7)
-
-    return [_svg(bars("requests"), t["chart_requests"], f"{key}-req"),
-            _svg(bars("bytes"), t["chart_bytes"], f"{key}-bytes"),
-            _svg(share, t["chart_share"], f"{key}-share"),
-            _svg(status, t["chart_status"], f"{key}-status"),
-            _svg(times, t["chart_time"], f"{key}-time")]
+    req = chart(pygal.Bar, t["chart_requests"])
+    req.add(t["requests"], [d["requests"] for d in days])
+    size = chart(pygal.Bar, t["chart_bytes"])
+    size.add(t["bytes"], [d["bytes"] for d in days])
+    share = chart(pygal.Line, t["chart_share"], digits=2, range=(0, 100))
+    known = [d["hit"] + d["miss"] + d["pass"] for d in days]
+    share.add(t["cdn_share_requests"],
+              [100 * d["hit"] / k if k else None for d, k in zip(days, known, strict=True)])
+    status = chart(pygal.StackedBar, t["chart_status"], colors=_STATUS_COLORS)
+    for n in range(1, 6):
+        status.add(f"{n}xx", [d[f"s{n}xx"] for d in days])
+    times = chart(pygal.Line, t["chart_time"], colors=(_BLUE, "#0063cb", "#6a6af4"), digits=3)
+    for p in ("p50", "p90", "p99"):
+        times.add(p, [d[p] for d in days])
+    return [_svg(c, c.config.title, f"{key}-{name}") for c, name in
+            ((req, "req"), (size, "bytes"), (share, "share"), (status, "status"), (times, "time"))]
 
 
 # --- renderers --------------------------------------------------------------------------

@@ -91,16 +91,40 @@ GROUP BY day ORDER BY day
 _WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND time < {hi:DateTime('UTC')}"
 
 
-def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int = 10) -> dict[str, Any]:
-    """The §5 metrics of ``sites`` over Paris days ``first``..``last`` (inclusive)."""
+_TOTALS_SQL = f"""
+SELECT quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL),
+       countIf(time_taken_us IS NOT NULL),
+       (SELECT sum(quarantined) FROM files FINAL WHERE status = 'done' AND hasAny(days, {{days:Array(Date)}})
+          AND (empty(sites) OR hasAny(sites, {{sites:Array(String)}})))
+FROM records WHERE {_WHERE}
+"""
+
+# One grouping pass by path, then both rankings sorted in memory (ties broken by path).
+_TOP_SQL = f"""
+SELECT arraySlice(arraySort(x -> (-toInt64(x.2), -toInt64(x.3), x.1), groupArray((p, r, b))), 1,
+                  {{n:UInt32}}),
+       arraySlice(arraySort(x -> (-toInt64(x.3), -toInt64(x.2), x.1), groupArray((p, r, b))), 1,
+                  {{n:UInt32}})
+FROM (SELECT ifNull(path, '') AS p, count() AS r, sum(ifNull(bytes, 0)) AS b FROM records WHERE {_WHERE}
+      GROUP BY p)
+"""
+
+
+def statements(sites: Sequence[str], first: date, last: date,
+               top: int = 10) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The SQL :func:`stats` runs, with its bound parameters (the benchmark times them bare)."""
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
     params: dict[str, Any] = {"sites": list(sites), "lo": day_start(first), "hi": day_end(last)}
+    return {"daily": (_DAILY_SQL.format(where=_WHERE), params),
+            "totals": (_TOTALS_SQL, {**params, "days": list(days(first, last))}),
+            "top": (_TOP_SQL, {**params, "n": top})}
 
-    def rows(sql: str, extra: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return list(client.query(sql, parameters={**params, **(extra or {})}).result_rows)
 
-    result = client.query(_DAILY_SQL.format(where=_WHERE), parameters=params)
+def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int = 10) -> dict[str, Any]:
+    """The §5 metrics of ``sites`` over Paris days ``first``..``last`` (inclusive)."""
+    sql = statements(sites, first, last, top)
+    result = client.query(sql["daily"][0], parameters=sql["daily"][1])
     names = ["bytes" if c == "total_bytes" else c for c in result.column_names]
     daily = [dict(zip(names, r, strict=True)) for r in result.result_rows]
     for d in daily:
@@ -109,22 +133,15 @@ def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int =
             if k != "day":
                 d[k] = int(v)
         d.update(_quantile_keys([v / 1_000_000 for v in q] if d["timed"] else [None] * 3))
-    q = rows("SELECT quantilesExact(0.5, 0.9, 0.99)(time_taken_us), count() FROM records "
-             f"WHERE {_WHERE} AND time_taken_us IS NOT NULL")
-    quantiles: list[float | None] = ([v / 1_000_000 for v in q[0][0]] if q and q[0][1] else [None] * 3)
-    top_sql = ("SELECT ifNull(path, '') AS p, count() AS r, sum(ifNull(bytes, 0)) AS b FROM records "
-               f"WHERE {_WHERE} GROUP BY p ORDER BY ")
-    limit = ", p LIMIT {n:UInt32}"
-    by_req = [{"path": p, "requests": int(r), "bytes": int(b)}
-              for p, r, b in rows(top_sql + "r DESC, b DESC" + limit, {"n": top})]
-    by_bytes = [{"path": p, "requests": int(r), "bytes": int(b)}
-                for p, r, b in rows(top_sql + "b DESC, r DESC" + limit, {"n": top})]
-    quarantined = rows("SELECT sum(quarantined) FROM files FINAL WHERE status = 'done' "
-                       "AND hasAny(days, {days:Array(Date)}) "
-                       "AND (empty(sites) OR hasAny(sites, {sites:Array(String)}))",
-                       {"days": list(days(first, last))})
-    return _shape(daily, quantiles, by_req, by_bytes, int(quarantined[0][0] or 0) if quarantined else 0,
-                  sites, first, last)
+    (q, timed, quarantined), = client.query(sql["totals"][0], parameters=sql["totals"][1]).result_rows
+    quantiles: list[float | None] = [v / 1_000_000 for v in q] if timed else [None] * 3
+    (by_req, by_bytes), = client.query(sql["top"][0], parameters=sql["top"][1]).result_rows
+    return _shape(daily, quantiles, _paths(by_req), _paths(by_bytes), int(quarantined or 0), sites, first,
+                  last)
+
+
+def _paths(rows: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    return [{"path": p, "requests": int(r), "bytes": int(b)} for p, r, b in rows]
 
 
 # --- the pure-Python reference ----------------------------------------------------------

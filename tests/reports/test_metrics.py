@@ -110,6 +110,23 @@ def test_hand_counted_figures(log_store: Any) -> None:
     assert got["time_taken"] == {"records": 3, "p50": 0.3, "p90": 2.0, "p99": 2.0}
     assert got["top_paths"]["by_requests"][0] == {"path": "/", "requests": 2, "bytes": 4000}
     assert [d["day"] for d in got["days"]] == ["2026-04-01", "2026-04-02"]
+    assert got["quarantined"] == 0
+
+
+def test_quarantined_lines_of_the_period_files(log_store: Any) -> None:
+    from loggest.store.clickhouse import FileEntry
+
+    def entry(n: int, status: str, day: date, sites: list[str], quarantined: int) -> FileEntry:
+        return FileEntry(f"{n:064x}", n, f"f{n}.log", status=status, quarantined=quarantined, sites=sites,
+                         days=[day])
+    for e in (entry(1, "done", date(2026, 4, 2), ["www.a.gouv.fr"], 4),
+              entry(2, "done", date(2026, 4, 3), ["www.a.gouv.fr"], 8),       # outside the period
+              entry(3, "done", date(2026, 4, 1), ["www.b.gouv.fr"], 16),      # another site
+              entry(4, "done", date(2026, 4, 1), [], 32),                      # no valid line at all
+              entry(5, "refused", date(2026, 4, 1), ["www.a.gouv.fr"], 64)):   # not ingested
+        log_store.put_file(e)
+    got = stats(log_store.client, ["www.a.gouv.fr"], date(2026, 4, 1), date(2026, 4, 2))
+    assert got["quarantined"] == 4 + 32
 
 
 def test_period_must_be_ordered(log_store: Any) -> None:
