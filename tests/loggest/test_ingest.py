@@ -191,3 +191,23 @@ def test_retention_is_configurable_but_at_least_six_months(store_url: str) -> No
         assert st.retention_months() == 24 and st.schema_version() == 1
     with pytest.raises(StoreError, match="at least 6 months"):
         open_store(store_url, 3)
+
+
+def test_file_names_with_glob_characters(store: ClickHouseStore, logs_dir: Path) -> None:
+    write_log(logs_dir / "edge*[1]{a,b}?.log", list(nginx_cdn_lines(6, SITE)))
+    report = run(store, logs_dir)
+    assert [(f.status, f.records) for f in report.files] == [("ingested", 6)]
+
+
+def test_server_url_unreachable_is_a_clean_error() -> None:
+    import socket
+
+    from loggest.store import StoreError, open_store
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match=f"cannot open store http://u:p@127.0.0.1:{port}/logs"):
+        open_store(f"http://u:p@127.0.0.1:{port}/logs")
+    with pytest.raises(StoreError, match="use chdb:///PATH"):
+        open_store("sqlite:///x")
