@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,11 @@ def monthly_data(stats_by_site: dict[str, dict[str, Any]], qs: QsReport,
 # --- formatting -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8)
+def _percent_pattern(locale: str) -> str:
+    return Locale.parse(locale).percent_formats[None].pattern
+
+
 class Fmt:
     def __init__(self, lang: str) -> None:
         if lang not in LABELS:
@@ -121,7 +127,7 @@ class Fmt:
         if value is None:
             return "—"
         # The locale's own pattern (fr: "#,##0 %" with a no-break space, en: "#,##0%"), with decimals.
-        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        pattern = _percent_pattern(self.locale)
         pattern = pattern.replace("0", "0." + "0" * digits, 1) if digits else pattern
         return format_percent(value, format=pattern, locale=self.locale)
 
@@ -293,12 +299,18 @@ def render_xlsx(data: dict[str, Any], path: Path, lang: str = "fr") -> None:
     wb.save(path)
 
 
-def render_html(data: dict[str, Any], lang: str = "fr") -> str:
-    fmt = Fmt(lang)
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    # Compiling the template costs more than rendering it: once per process.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2")
+
+
+def render_html(data: dict[str, Any], lang: str = "fr") -> str:
+    fmt = Fmt(lang)
     charts = {site: site_charts(st, fmt, f"c{i}") for i, (site, st) in enumerate(data["sites"].items())}
-    return env.get_template("report.html.j2").render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang)
+    return _template().render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang)
 
 
 def write_documents(data: dict[str, Any], out_dir: Path, stem: str, formats: Sequence[str],
