@@ -253,27 +253,55 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     return result
 
 
+def _site_days(files: list[FileEntry], store: ClickHouseStore, site: str) -> set[date]:
+    days = {e.file_day for e in files if site in e.sites and e.file_day is not None}
+    return days or {row["day"] for row in store.daily(site) if row["requests"]}
+
+
+def _gaps(days: set[date]) -> list[tuple[date, date]]:
+    if len(days) < 2:
+        return []
+    lo, hi = min(days), max(days)
+    every = (lo + timedelta(days=i) for i in range((hi - lo).days + 1))
+    missing = [d for d in every if d not in days]
+    return list(_ranges(missing))
+
+
 def missing_days(store: ClickHouseStore, sites: Iterable[str]) -> list[str]:
-    """Alarms for days without any delivered file between a site's first and last day."""
+    """Alarms for days without any delivered file between a site's first and last day.
+
+    A day is present when a file named for it (``…YYYY-MM-DD…``) was ingested, empty or
+    not; for sites whose files carry no date, when records exist for it.
+    """
     alarms = []
     files = store.files("done")
     for site in sorted(set(sites)):
-        days = {e.file_day for e in files if site in e.sites and e.file_day is not None}
-        if not days:
-            days = {row["day"] for row in store.daily(site) if row["requests"]}
-        if len(days) < 2:
-            continue
-        lo, hi = min(days), max(days)
-        gap: list[date] = []
-        d = lo
-        while d <= hi:
-            if d not in days:
-                gap.append(d)
-            d += timedelta(days=1)
-        for start, end in _ranges(gap):
+        days = _site_days(files, store, site)
+        for start, end in _gaps(days):
             span = str(start) if start == end else f"{start}..{end}"
-            alarms.append(f"{site}: no log file for {span} (files present {lo}..{hi})")
+            alarms.append(f"{site}: no log file for {span} (files present {min(days)}..{max(days)})")
     return alarms
+
+
+def site_status(store: ClickHouseStore) -> list[dict[str, object]]:
+    """Per site: files, last file, days present and missing, lines, quarantine rate."""
+    files = store.files("done")
+    out = []
+    for site in sorted({s for e in files for s in e.sites}):
+        mine = [e for e in files if site in e.sites]
+        days = _site_days(files, store, site)
+        lines = sum(e.lines for e in mine)
+        quarantined = sum(e.quarantined for e in mine)
+        last = max(mine, key=lambda e: (e.file_day or date.min, e.name))
+        out.append({
+            "site": site, "files": len(mine), "last_file": last.name,
+            "first_day": str(min(days)) if days else None, "last_day": str(max(days)) if days else None,
+            "days_present": len(days),
+            "days_missing": [str(a) if a == b else f"{a}..{b}" for a, b in _gaps(days)],
+            "lines": lines, "quarantined": quarantined,
+            "quarantine_rate": round(quarantined / lines, 6) if lines else 0.0,
+        })
+    return out
 
 
 def _ranges(days: list[date]) -> Iterator[tuple[date, date]]:

@@ -14,7 +14,7 @@ from rich.table import Table
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, is_tty, json_option
 from loggest.formats import PRESETS, FormatError, LogFormat, resolve_format
-from loggest.ingest import FileResult, IngestOptions, IngestReport, ingest
+from loggest.ingest import FileResult, IngestOptions, IngestReport, ingest, site_status
 from loggest.pseudo import PseudoError, Pseudonymiser
 from loggest.sources import SourceFile
 from loggest.sources.local import SourceError, local_files
@@ -319,40 +319,32 @@ def stats_cmd(
 @store_option
 @json_option
 def status_cmd(store: str | None, as_json: bool) -> None:
-    """The file manifest: every file seen, its state, lines and quarantine count."""
+    """Per site (last file, days present/missing, quarantine rate), then every file seen."""
     with opened(store) as st:
         entries = st.files()
-    rows = [
-        {
-            "name": e.name,
-            "status": e.status,
-            "reason": e.reason,
-            "sha256": e.sha256,
-            "lines": e.lines,
-            "records": e.records,
-            "quarantined": e.quarantined,
-            "sites": e.sites,
-            "file_day": str(e.file_day) if e.file_day else None,
-            "source": e.source,
-        }
-        for e in entries
-    ]
+        sites = site_status(st)
+    files = [{"name": e.name, "status": e.status, "reason": e.reason, "sha256": e.sha256, "lines": e.lines,
+              "records": e.records, "quarantined": e.quarantined, "sites": e.sites,
+              "file_day": str(e.file_day) if e.file_day else None, "source": e.source} for e in entries]
     if as_json:
-        emit_json(rows)
+        emit_json({"sites": sites, "files": files})
         return
-    table = Table(title=f"{len(rows)} file(s)")
+    table = Table(title=f"{len(sites)} site(s)")
+    for col in ("site", "files", "last file", "days", "missing days", "lines", "quarantined"):
+        table.add_column(col)
+    for r in sites:
+        missing = ", ".join(r["days_missing"]) or "—"  # type: ignore[arg-type]
+        table.add_row(escape(str(r["site"])), str(r["files"]), escape(str(r["last_file"])),
+                      f"{r['first_day']}..{r['last_day']} ({r['days_present']})",
+                      f"[red]{missing}[/]" if r["days_missing"] else missing, f"{r['lines']:,}",
+                      f"{r['quarantined']:,} ({100 * float(r['quarantine_rate']):.2f} %)")  # type: ignore[arg-type]
+    console.print(table)
+    table = Table(title=f"{len(files)} file(s)")
     for col in ("file", "status", "lines", "records", "quarantined", "sites", "reason"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(
-            escape(r["name"]),
-            r["status"],
-            f"{r['lines']:,}",
-            f"{r['records']:,}",
-            f"{r['quarantined']:,}",
-            escape(", ".join(r["sites"])),
-            escape(r["reason"]),
-        )
+    for f in files:
+        table.add_row(escape(f["name"]), f["status"], f"{f['lines']:,}", f"{f['records']:,}",
+                      f"{f['quarantined']:,}", escape(", ".join(f["sites"])), escape(f["reason"]))
     console.print(table)
 
 

@@ -98,6 +98,10 @@ def test_missing_day_raises_an_alarm(store: ClickHouseStore, logs_dir: Path) -> 
     report = run(store, logs_dir)
     assert report.alarms == [f"{SITE}: no log file for 2027-04-22..2027-04-23 (files present 2027-04-20..2027-04-26)",
                              f"{SITE}: no log file for 2027-04-25 (files present 2027-04-20..2027-04-26)"]
+    from loggest.ingest import site_status
+
+    (status,) = site_status(store)
+    assert status["days_missing"] == ["2027-04-22..2027-04-23", "2027-04-25"] and status["days_present"] == 4
 
 
 @pytest.mark.parametrize("engine", ENGINES)
