@@ -555,6 +555,45 @@ def import_csv(store: RegisterStore, register: Register, path: Path) -> ImportRe
     return import_records(store, read_csv(register, path))
 
 
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return str(value)
+
+
+def edit_record(store: RegisterStore, register: Register, record_id: str,
+                assignments: dict[str, str]) -> tuple[Record, bool]:
+    """Create or update one record from ``column=value`` texts, checked like a CSV row.
+
+    Returns (record, created). ValueError lists every problem; nothing is stored then.
+    """
+    if register is PROBES:
+        raise ValueError("probe results are not edited; import them again instead")
+    unknown = sorted(set(assignments) - set(register.names))
+    if unknown or "id" in assignments:
+        names = ", ".join(n for n in register.names if n != "id")
+        raise ValueError(f"unknown or fixed column(s): {', '.join(unknown or ['id'])}; editable: {names}")
+    old = store.get(register, [record_id]).get(record_id)
+    row = {c.name: _as_text(getattr(old, c.name)) if old is not None else "" for c in register.columns}
+    row.update(assignments)
+    row["id"] = record_id
+    errors: list[RowError] = []
+    names = register.names
+    index = {n: i for i, n in enumerate(names)}
+    record = _build(register, [row[n] for n in names], index, "<cli>", 0, errors)
+    if record is None:
+        raise ValueError("\n".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
+    if old is None or not same_record(old, record):
+        store.upsert(register, [record])
+    return record, old is None
+
+
 def with_utc(record: R) -> R:
     """The same record with every instant in UTC (how stores hand them back)."""
     updates = {f.name: getattr(record, f.name).astimezone(UTC) for f in fields(record)

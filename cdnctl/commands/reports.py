@@ -33,6 +33,7 @@ from reports.registers import (
     Probe,
     Register,
     RegisterStore,
+    edit_record,
     import_csv,
     read_csv,
 )
@@ -144,6 +145,53 @@ def changes_import(files: tuple[Path, ...], store: str | None, as_json: bool) ->
     while not done yet.
     """
     _import(CHANGES, files, store, as_json)
+
+
+def _set(register: Register, record_id: str, assignments: tuple[str, ...], store_url: str | None,
+         as_json: bool) -> None:
+    values: dict[str, str] = {}
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep:
+            raise CdnctlError(f"{a!r}: write column=value (e.g. resolved_at=2026-04-02T10:00:00+02:00)",
+                              Exit.USAGE)
+        values[name.strip().lower()] = value
+    with register_store(store_url) as (store, _logs):
+        try:
+            record, created = edit_record(store, register, record_id, values)
+        except ValueError as exc:
+            raise CdnctlError(f"{register.kind} {record_id}: {exc}", Exit.INVALID) from None
+    shown = _incident_json(record) if isinstance(record, Incident) else _change_json(record)  # type: ignore[arg-type]
+    if as_json:
+        emit_json({"ok": True, "created": created, register.kind[:-1]: shown})
+    else:
+        console.print(f"{'created' if created else 'updated'} {escape(record_id)}")
+
+
+_ASSIGN = click.argument("assignments", nargs=-1, metavar="COLUMN=VALUE...")
+
+
+@incidents.command("set")
+@click.argument("record_id", metavar="ID")
+@_ASSIGN
+@store_option
+@json_option
+def incidents_set(record_id: str, assignments: tuple[str, ...], store: str | None, as_json: bool) -> None:
+    """Create or update one incident: `cdnctl incidents set INC-7 resolved_at=2026-04-02T10:00:00+02:00`.
+
+    Same columns and checks as the CSV import; a new id needs every required column.
+    """
+    _set(INCIDENTS, record_id, assignments, store, as_json)
+
+
+@changes.command("set")
+@click.argument("record_id", metavar="ID")
+@_ASSIGN
+@store_option
+@json_option
+def changes_set(record_id: str, assignments: tuple[str, ...], store: str | None, as_json: bool) -> None:
+    """Create or update one change: `cdnctl changes set CHG-9 dossier_updated_at=2026-04-08T17:00+02:00`."""
+    _set(CHANGES, record_id, assignments, store, as_json)
 
 
 @click.group()

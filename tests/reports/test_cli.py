@@ -231,3 +231,28 @@ def test_weekly_and_monthly_documents(env: dict[str, str], tmp_path: Path) -> No
     assert "Monthly quality of service report" in (out / "monthly-2026-04.html").read_text()
     assert run("report", "weekly", "--site", "a.fr", "--week", "2026-15", env=env).exit_code == 2
     assert run("report", "monthly", "--month", "2026-04", "--format", "pdf", env=env).exit_code == 2
+
+
+def test_set_creates_and_updates(env: dict[str, str]) -> None:
+    new = run("incidents", "set", "INC-9", "site=www.a.gouv.fr", "started_at=2026-04-02T10:00:00+02:00",
+              "detected_at=2026-04-02T10:05:00+02:00", "detected_by=provider", "impact=full",
+              "provider_responsible=true", "planned_maintenance=false", "--json", env=env)
+    assert new.exit_code == 0, new.output
+    data = json.loads(new.stdout)
+    assert data["created"] is True and data["incident"]["resolved_at"] is None
+    upd = run("incidents", "set", "INC-9", "resolved_at=2026-04-02T11:00:00+02:00", env=env)
+    assert upd.exit_code == 0 and "updated INC-9" in upd.stdout
+    (inc,) = json.loads(run("incidents", "list", "--json", env=env).stdout)
+    assert inc["duration_s"] == 3600 and inc["description"] == ""
+    bad = run("incidents", "set", "INC-9", "resolved_at=2026-04-02T09:00:00+02:00", "impact=down", env=env)
+    assert bad.exit_code == 1
+    assert "impact: 'down' is not one of none|partial|full" in bad.stderr
+    incomplete = run("incidents", "set", "INC-10", "site=www.a.gouv.fr", env=env)
+    assert incomplete.exit_code == 1 and "started_at: is empty" in incomplete.stderr
+    assert run("incidents", "set", "INC-9", "nope=1", env=env).exit_code == 1
+    assert run("incidents", "set", "INC-9", "resolved_at", env=env).exit_code == 2
+    chg = run("changes", "set", "CHG-1", "site=www.a.gouv.fr", "requested_at=2026-04-03T16:30:00+02:00", env=env)
+    assert chg.exit_code == 0, chg.output
+    assert run("changes", "set", "CHG-1", "effective_at=2026-04-04T10:00:00+02:00", env=env).exit_code == 0
+    (c,) = json.loads(run("changes", "list", "--json", env=env).stdout)
+    assert c["effective_at"] == "2026-04-04T10:00:00+02:00"
