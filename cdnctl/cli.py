@@ -8,7 +8,7 @@ import click
 
 from cache_rules.diagnostics import PolicyError, Severity
 from cdnctl import __version__
-from cdnctl.commands import audit, demo, edge, flush, logs, policy, reports
+from cdnctl.commands import api, audit, demo, edge, flush, logs, policy, reports
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import JSON_META, emit_json, fail, print_diagnostics
 from cdnctl.settings import DEFAULT_POLICY_DIR, Settings
@@ -62,6 +62,7 @@ reports.register(cli)
 edge.register(cli)
 audit.register(cli)
 flush.register(cli)
+api.register(cli)
 
 
 def main() -> None:

@@ -262,3 +262,40 @@ def execute(plan: FlushPlan, targets: Sequence[Target], ctx: RunContext,
     order = {t.name: n for n, t in enumerate(targets)}
     outcomes = sorted((o for r in results for o in r), key=lambda o: order.get(o.target, 0))
     return FlushResult(plan, outcomes, [t.name for t in targets], pending is not None)
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up. Thread-safe.
+
+    Used client-side to stay under a vendor's documented purge rate (Cloudflare) and
+    server-side for the flush API's per-token rate limit.
+    """
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0 or burst <= 0:
+            raise ValueError("rate and burst must be positive")
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = burst
+        self.stamp = clock()
+        self.lock = threading.Lock()
+
+    def try_take(self, n: float = 1) -> float:
+        """Take ``n`` now and return 0, or take nothing and return the seconds to wait."""
+        n = min(n, self.burst)  # a request bigger than the bucket waits for a full bucket
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= n:
+                self.tokens -= n
+                return 0.0
+            return (n - self.tokens) / self.rate
+
+    def take(self, n: float, deadline: Deadline, sleep: Callable[[float], None] = time.sleep) -> None:
+        while True:
+            wait = self.try_take(n)
+            if wait == 0:
+                return
+            if wait > deadline.remaining():
+                raise Transient(f"client-side rate limit: {wait:.1f}s to wait, past the time limit")
+            sleep(wait)

@@ -1,0 +1,1 @@
+"""Local stand-ins for purge endpoints and vendor APIs, started by the tests (real HTTP on loopback)."""
