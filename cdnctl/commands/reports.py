@@ -21,6 +21,7 @@ from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
 from reports import documents, metrics
+from reports import probe as probe_mod
 from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
 from reports.qs import QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
@@ -288,6 +289,41 @@ def changes_list(site: str | None, month: str | None, store: str | None, as_json
         table.add_row(escape(c.id), escape(c.site), _local(c.requested_at), _local(c.effective_at),
                       _local(c.dossier_updated_at), escape(c.description))
     console.print(table)
+
+
+@click.command("probe")
+@click.option("--site", "sites", multiple=True,
+              help="Site to check (repeat); default: every site of the policy directory.")
+@click.option("--url", "url_template", default=probe_mod.DEFAULT_URL, show_default=True,
+              help="URL to fetch; {site} is replaced by the site, and the Host header is the site.")
+@click.option("--timeout", type=click.FloatRange(0.1, 60), default=10.0, show_default=True,
+              help="Seconds to wait for the response.")
+@store_option
+@json_option
+@click.pass_obj
+def probe_cmd(settings: Settings | None, sites: tuple[str, ...], url_template: str, timeout: float,
+              store: str | None, as_json: bool) -> None:
+    """Check each site through the CDN and store the results (for cron, every minute).
+
+    A probe is ok when a response with a status below 500 arrives within the timeout.
+    Runs of failed probes become unavailable time in QS-02 (see README). Exit 0 when
+    the results are stored, whatever they say.
+    """
+    chosen = list(sites)
+    if not chosen:
+        if settings is None:
+            raise CdnctlError("no site: give --site or a policy directory", Exit.USAGE)
+        chosen = sorted(settings.policy().sites)
+    results = probe_mod.probe_all(chosen, url_template, timeout)
+    with register_store(store) as (st, _logs):
+        st.upsert(PROBES, results)
+    if as_json:
+        emit_json([{"site": p.site, "at": paris_iso(p.at), "ok": p.ok, "status": p.status,
+                    "duration_s": p.duration_s, "error": p.error} for p in results])
+        return
+    for p in results:
+        verdict = "[green]ok[/]" if p.ok else "[red]FAILED[/]"
+        console.print(f"{verdict} {escape(p.site)} {p.status or '—'} {p.duration_s:.3f} s {escape(p.error)}")
 
 
 # --- report qs --------------------------------------------------------------------------
@@ -569,5 +605,5 @@ def report_monthly(settings: Settings | None, month: str, as_of: str | None, out
 
 
 def register(group: click.Group) -> None:
-    for command in (incidents, changes, probes, report):
+    for command in (incidents, changes, probes, probe_cmd, report):
         group.add_command(command)
