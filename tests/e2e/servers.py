@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import random
 import re
 import shutil
 import signal
@@ -34,6 +35,7 @@ from cache_rules.resolve import SiteResolver
 from cache_rules.targets import TEST_CLOCK_HEADER, Compiled, CompileOptions, compile_policy
 from cache_rules.targets.plan import epoch
 from tests.cases import Case, load_cases, load_cases_policy
+from tests.targets.policygen import REQUEST_PATHS, REQUEST_TYPES, random_site
 
 __all__ = [
     "TEST_CLOCK_HEADER",
@@ -68,6 +70,9 @@ def wire_path(path: str) -> str:
 
 class _OriginHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY, Nagle + delayed ACK add 40 ms
+    # to every keep-alive fetch.
+    disable_nagle_algorithm = True
     server: _OriginServer
 
     def _answer(self) -> None:
@@ -265,24 +270,25 @@ def replay(edge: Edge, policy: Policy, case: Case, caps_at_boundary: bool) -> li
         problems.append(f"first request: got (status, rule, ttl, X-Cache) {got}, expected {want}")
     if first.header("X-Origin-Count") is None:
         problems.append("first request did not reach the origin")
-    stored = case.cache
     edge_at = next_boundary(policy, case.site, case.at)
-    if stored and caps_at_boundary and edge_at is not None:
-        stored = (edge_at - case.at).total_seconds() >= 1
+    if case.cache and caps_at_boundary and edge_at is not None and (edge_at - case.at).total_seconds() < 1:
+        # Stored until a boundary less than a second after the test clock's "now", while
+        # expiry runs on the real clock: a HIT or a MISS may follow; nothing to check.
+        return problems
     # nginx moves the object into the cache just after the client has its last byte: a
-    # request sent at once may still miss and fetch (and store) a newer answer.
-    filled_by = first
+    # request sent at once may still miss and fetch again.
+    origin_answers = {first.body}
     for _ in range(20):
         second = edge.get(case.site, path, headers=headers)
-        if not stored or second.header("X-Cache") != "MISS":
+        if not case.cache or second.header("X-Cache") != "MISS":
             break
-        filled_by = second
+        origin_answers.add(second.body)
         time.sleep(0.02)
-    expect = "HIT" if stored else ("PASS" if not case.cache else "MISS")
+    expect = "HIT" if case.cache else "PASS"
     if second.header("X-Cache") != expect:
         problems.append(f"second request: X-Cache {second.header('X-Cache')}, expected {expect}")
-    if expect == "HIT" and second.body != filled_by.body:
-        problems.append("HIT body differs from the answer that filled the cache")
+    if expect == "HIT" and second.body not in origin_answers:
+        problems.append("HIT body is none of the origin's answers")
     if expect != "HIT" and second.body == first.body:
         problems.append("not cached, yet the origin was not asked again")
     return problems
@@ -389,6 +395,8 @@ def decide_like_resolver(edge: Edge, policy: Policy, host: str, path: str, conte
 
 # -- the suite every engine runs ------------------------------------------------------
 
+RANDOM_SEEDS = (1, 2, 3, 4)
+
 _LOG_LINE = re.compile(
     r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\S+) '
     r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<host>[^"]*)" (?P<cache>\S+) (?P<taken>[0-9.]+)$')
@@ -458,12 +466,49 @@ class EdgeSuite:
         yield LiveEdge(edge, policy, start, end)
         edge.stop()
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def random_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[tuple[Edge, Policy]]:
+        """Random valid policies (tests/targets/policygen.py), each with a window."""
+        require(cls.executable)
+        work = workdir_factory(cls.engine + "-random")
+        window = ("2031-01-01T00:00:00+00:00", "2031-01-02T00:00:00+00:00")
+        policy = write_policy(work / "sites", {f"gen{n}.example.fr": random_site(random.Random(n),
+                                                                                   f"gen{n}.example.fr", window)
+                                               for n in RANDOM_SEEDS})
+        edge = cls.make_edge(work)
+        edge.start(compile_policy(policy, cls.engine, options=cls.options(edge, origin, clock="header")))
+        yield edge, policy
+        edge.stop()
+
     # tests --------------------------------------------------------------------------
     @pytest.mark.parametrize("case", load_cases(), ids=lambda c: c.id)
     def test_case_table(self, cases_edge: tuple[Edge, Policy], case: Case) -> None:
         edge, policy = cases_edge
         problems = replay(edge, policy, case, self.caps_at_boundary)
         assert not problems, problems
+
+    @pytest.mark.parametrize("seed", RANDOM_SEEDS)
+    def test_random_policies_decide_like_the_resolver(self, random_edge: tuple[Edge, Policy], seed: int) -> None:
+        edge, policy = random_edge
+        host = f"gen{seed}.example.fr"
+        site = policy.sites[host]
+        resolver = SiteResolver(site)
+        problems = []
+        for at in (datetime(2030, 6, 1, tzinfo=UTC), datetime(2031, 1, 1, 12, tzinfo=UTC)):
+            for n, (path, ct) in enumerate((p, t) for p in REQUEST_PATHS for t in REQUEST_TYPES):
+                d = resolver.decide(path, ct, at)
+                want = (d.rule.id if d.enabled and d.rule else None, str(d.ttl), "MISS" if d.cache else "PASS")
+                wire = wire_path(path)
+                wire += ("&" if "?" in wire else "?") + f"r={at.year}-{n}"
+                headers = {TEST_CLOCK_HEADER: f"{epoch(at):.6f}"}
+                if ct is not None:
+                    headers["X-Test-Content-Type"] = encode_ct(ct)
+                r = edge.get(host, wire, headers=headers)
+                got = (r.header("X-Cache-Rule"), r.header("X-Cache-TTL"), r.header("X-Cache"))
+                if got != want:
+                    problems.append(f"{at.date()} {path} {ct!r}: got {got}, expected {want}")
+        assert not problems, problems[:20]
 
     def test_unknown_host_is_404(self, cases_edge: tuple[Edge, Policy]) -> None:
         edge, _ = cases_edge
