@@ -119,6 +119,7 @@ class Batch:
     kind: str
     items: list[Item]
     method: str = ""  # how it is sent, for people: "PURGE", "BAN regex", "purge_cache files"…
+    key: str = ""  # idempotency key a driver sets on the first attempt and reuses on retries
 
 
 @dataclass

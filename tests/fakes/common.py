@@ -81,6 +81,7 @@ class FakeServer:
         self.requests: list[Req] = []
         self.script: deque[Reply] = deque()
         self.script_filter: str | None = None
+        self.script_skip = 0
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.fake = self
@@ -96,14 +97,21 @@ class FakeServer:
         self.server.shutdown()
         self.server.server_close()
 
-    def fail_next(self, *replies: Reply, path_contains: str | None = None) -> None:
-        """The next requests (optionally only those whose path contains a string) get these replies."""
+    def fail_next(self, *replies: Reply, path_contains: str | None = None, after: int = 0) -> None:
+        """The next requests (optionally only those whose path contains a string), once ``after``
+        more have been answered normally, get these replies — e.g. a 503 in the middle of a batch."""
         with self.lock:
             self.script.extend(replies)
             self.script_filter = path_contains
+            self.script_skip = after
 
     def matches(self, req: Req) -> bool:
-        return self.script_filter is None or self.script_filter in req.path
+        if self.script_filter is not None and self.script_filter not in req.path:
+            return False
+        if self.script_skip:
+            self.script_skip -= 1
+            return False
+        return True
 
     def handle(self, req: Req) -> Reply:
         raise NotImplementedError
