@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-STATUSES = ("applied", "unchanged", "rolled-back", "failed")
+# failed: refused or failed before anything changed; rolled-back: nodes changed, then put
+# back; partial: some node could not be put back (the fleet is half-applied).
+STATUSES = ("applied", "unchanged", "failed", "rolled-back", "partial")
 
 
 @dataclass(frozen=True)

@@ -491,9 +491,13 @@ class ApplyResult:
 
     @property
     def status(self) -> str:
-        if not self.ok:
-            return "rolled-back" if all(n.status != "rollback-failed" for n in self.nodes) else "failed"
-        return "applied" if self.effective_at else "unchanged"
+        """applied | unchanged | failed (nothing changed) | rolled-back | partial (half-applied)."""
+        if self.ok:
+            return "applied" if self.effective_at else "unchanged"
+        states = {n.status for n in self.nodes}
+        if "rollback-failed" in states:
+            return "partial"
+        return "rolled-back" if "rolled-back" in states else "failed"
 
 
 def apply(fleet: Fleet, policy: Policy, policy_dir: Path, the_plan: Plan | None = None) -> ApplyResult:

@@ -243,7 +243,7 @@ def run_apply(settings: Settings, fleet: Fleet, requested_at: datetime, who: str
 
 
 def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_json: bool) -> None:
-    code = Exit.OK if result.ok else (Exit.PARTIAL if result.status == "failed" else Exit.INVALID)
+    code = Exit.OK if result.ok else (Exit.PARTIAL if result.status == "partial" else Exit.INVALID)
     if as_json:
         # One JSON document with the per-node outcome, failure included (the CLI's generic
         # error document would lose which nodes were rolled back).
@@ -266,10 +266,12 @@ def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_j
     if not result.ok and as_json:
         raise SystemExit(int(code))
     if not result.ok:
-        if result.status == "failed":
+        if result.status == "partial":
             raise CdnctlError(f"apply failed and some nodes could not be rolled back — the fleet is "
                               f"half-applied, check the nodes marked rollback-failed: {result.error}",
                               Exit.PARTIAL)
+        if result.status == "failed":
+            raise CdnctlError(f"apply failed, no node was changed: {result.error}", Exit.INVALID)
         raise CdnctlError(f"apply failed, every changed node was rolled back: {result.error}", Exit.INVALID)
 
 
