@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from reports.calendar import PARIS, month_first_day, month_last_day, parse_month
+from reports.config import METRICS
 from reports.qs import QsReport
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -87,10 +88,13 @@ def month_days(value: str) -> tuple[date, date]:
 # --- data -------------------------------------------------------------------------------
 
 
-def weekly_data(stats_by_site: dict[str, dict[str, Any]], week: str, generated: datetime) -> dict[str, Any]:
+def weekly_data(stats_by_site: dict[str, dict[str, Any]], week: str, generated: datetime,
+                show: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """``show``: per site, the metrics its HTML report shows (default all, see ``reports.config``)."""
     first, last = parse_week(week)
     return {"kind": "weekly", "week": week, "from": first.isoformat(), "to": last.isoformat(),
-            "generated": generated.astimezone(PARIS).isoformat(), "sites": stats_by_site}
+            "generated": generated.astimezone(PARIS).isoformat(), "sites": stats_by_site,
+            "show": {s: list(m) for s, m in (show or {}).items()}}
 
 
 def monthly_data(stats_by_site: dict[str, dict[str, Any]], qs: QsReport,
@@ -163,7 +167,7 @@ def _svg(chart: Any, title: str, chart_id: str) -> Markup:
     return Markup(svg)  # built by pygal, which escapes the labels it is given
 
 
-def site_charts(stats: dict[str, Any], fmt: Fmt, key: str) -> list[Markup]:
+def site_charts(stats: dict[str, Any], fmt: Fmt, key: str, show: Sequence[str] = METRICS) -> list[Markup]:
     import pygal
     from pygal.style import Style
 
@@ -198,8 +202,9 @@ def site_charts(stats: dict[str, Any], fmt: Fmt, key: str) -> list[Markup]:
     times = chart(pygal.Line, t["chart_time"], colors=(_BLUE, "#0063cb", "#6a6af4"), digits=3)
     for p in ("p50", "p90", "p99"):
         times.add(p, [d[p] for d in days])
-    return [_svg(c, c.config.title, f"{key}-{name}") for c, name in
-            ((req, "req"), (size, "bytes"), (share, "share"), (status, "status"), (times, "time"))]
+    charts = (("requests", req, "req"), ("bytes", size, "bytes"), ("cdn_share", share, "share"),
+              ("status", status, "status"), ("time_taken", times, "time"))
+    return [_svg(c, c.config.title, f"{key}-{name}") for metric, c, name in charts if metric in show]
 
 
 # --- renderers --------------------------------------------------------------------------
@@ -309,8 +314,10 @@ def _template() -> Any:
 
 def render_html(data: dict[str, Any], lang: str = "fr") -> str:
     fmt = Fmt(lang)
-    charts = {site: site_charts(st, fmt, f"c{i}") for i, (site, st) in enumerate(data["sites"].items())}
-    return _template().render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang)
+    shown = data.get("show", {})
+    charts = {site: site_charts(st, fmt, f"c{i}", shown.get(site, METRICS))
+              for i, (site, st) in enumerate(data["sites"].items())}
+    return _template().render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang, METRICS=METRICS)
 
 
 def write_documents(data: dict[str, Any], out_dir: Path, stem: str, formats: Sequence[str],

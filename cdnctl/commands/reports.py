@@ -21,8 +21,10 @@ from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
 from reports import documents, metrics
+from reports import mail as mail_mod
 from reports import probe as probe_mod
 from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
+from reports.config import ConfigError, ReportConfig, load_config
 from reports.qs import QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
     CHANGES,
@@ -545,12 +547,53 @@ def _formats(value: str) -> list[str]:
     return chosen
 
 
-def _written(paths: list[Path], as_json: bool) -> None:
+_CONFIG = click.option("--config", "config_path",
+                       type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                       envvar="CDNCTL_REPORT_CONFIG", show_envvar=True, default=None,
+                       help="Report configuration (metrics per site, recipients, SMTP); see README.")
+_MAIL = click.option("--mail", is_flag=True, help="E-mail the files to the recipients of the configuration.")
+_MAIL_TO = click.option("--mail-to", "mail_to", multiple=True, metavar="ADDRESS",
+                        help="E-mail the files to this address too (repeat); implies --mail.")
+_SMTP = click.option("--smtp", "smtp_url", envvar="CDNCTL_SMTP_URL", show_envvar=True, default=None,
+                     metavar="URL",
+                     help="smtp://[user@]host[:587] (STARTTLS, required) or smtps://host[:465]; "
+                          "password in CDNCTL_SMTP_PASSWORD.")
+
+
+def _config(path: Path | None) -> ReportConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise CdnctlError(str(exc), Exit.INVALID) from None
+
+
+def _mail(cfg: ReportConfig, recipients: Sequence[str], smtp_url: str | None, subject: str,
+          paths: list[Path]) -> list[str]:
+    """Send the files; returns the recipients. Files are written first, so a mail failure loses nothing."""
+    to = list(dict.fromkeys(recipients))
+    if not to:
+        raise CdnctlError("--mail: no recipient (set recipients in --config or give --mail-to)", Exit.USAGE)
+    url = smtp_url or cfg.smtp
+    if not url:
+        raise CdnctlError("--mail: no SMTP server (--smtp, CDNCTL_SMTP_URL or mail.smtp in --config)",
+                          Exit.USAGE)
+    sender = cfg.mail_from or "cdnctl@localhost"
+    body = "\n".join(["Rapport en pièces jointes / report attached:", *(f"- {p.name}" for p in paths)])
+    try:
+        mail_mod.send(url, mail_mod.build_message(sender, to, subject, body, paths))
+    except mail_mod.MailError as exc:
+        raise CdnctlError(f"the files are written but the e-mail failed: {exc}", Exit.PARTIAL) from None
+    return to
+
+
+def _written(paths: list[Path], as_json: bool, mailed: list[str] | None = None) -> None:
     if as_json:
-        emit_json({"ok": True, "files": [str(p) for p in paths]})
-    else:
-        for p in paths:
-            console.print(f"wrote {escape(str(p))}")
+        emit_json({"ok": True, "files": [str(p) for p in paths], "mailed_to": mailed or []})
+        return
+    for p in paths:
+        console.print(f"wrote {escape(str(p))}")
+    if mailed:
+        console.print(f"mailed to {escape(', '.join(mailed))}")
 
 
 @report.command("weekly")
@@ -560,11 +603,21 @@ def _written(paths: list[Path], as_json: bool) -> None:
 @_OUT
 @_LANG
 @_FORMATS
+@_CONFIG
+@_MAIL
+@_MAIL_TO
+@_SMTP
 @store_option
 @json_option
 def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, formats: str,
+                  config_path: Path | None, mail: bool, mail_to: tuple[str, ...], smtp_url: str | None,
                   store: str | None, as_json: bool) -> None:
-    """The weekly traffic report of sites: HTML (with charts), CSV, XLSX and JSON files."""
+    """The weekly traffic report of sites: HTML (with charts), CSV, XLSX and JSON files.
+
+    The configuration chooses the metrics each site's HTML shows and its recipients.
+    Exit 3 when the files are written but the e-mail could not be sent.
+    """
+    cfg = _config(config_path)
     try:
         first, last = documents.parse_week(week)
     except ValueError as exc:
@@ -572,9 +625,16 @@ def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, f
     chosen = _formats(formats)
     with opened(store) as st:
         by_site = {s: metrics.stats(st.client, [s], first, last) for s in sites}
-    data = documents.weekly_data(by_site, week, datetime.now(UTC))
+    data = documents.weekly_data(by_site, week, datetime.now(UTC),
+                                 show={s: cfg.for_site(s).metrics for s in sites})
     stem = f"weekly-{week}" if len(sites) > 1 else f"weekly-{sites[0]}-{week}"
-    _written(documents.write_documents(data, out_dir, stem, chosen, lang), as_json)
+    paths = documents.write_documents(data, out_dir, stem, chosen, lang)
+    mailed = None
+    if mail or mail_to:
+        to = [r for s in sites for r in cfg.for_site(s).recipients] + list(mail_to)
+        mailed = _mail(cfg, to, smtp_url, f"{documents.LABELS[lang]['weekly']} — {', '.join(sites)} — {week}",
+                       paths)
+    _written(paths, as_json, mailed)
 
 
 @report.command("monthly")
@@ -583,12 +643,21 @@ def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, f
 @_OUT
 @_LANG
 @_FORMATS
+@_CONFIG
+@_MAIL
+@_MAIL_TO
+@_SMTP
 @store_option
 @json_option
 @click.pass_obj
 def report_monthly(settings: Settings | None, month: str, as_of: str | None, out_dir: Path, lang: str,
-                   formats: str, store: str | None, as_json: bool) -> None:
-    """The monthly report: QS-01..QS-07 with their records, and each site's traffic, as files."""
+                   formats: str, config_path: Path | None, mail: bool, mail_to: tuple[str, ...],
+                   smtp_url: str | None, store: str | None, as_json: bool) -> None:
+    """The monthly report: QS-01..QS-07 with their records, and each site's traffic, as files.
+
+    Exit 3 when the files are written but the e-mail could not be sent.
+    """
+    cfg = _config(config_path)
     year, mon = _month(month)
     when = _as_of(as_of)
     chosen = _formats(formats)
@@ -601,7 +670,13 @@ def report_monthly(settings: Settings | None, month: str, as_of: str | None, out
         by_site = {s: metrics.stats(logs.client, [s], first, last) for s in sites}
     result = qs_report(year, mon, sites, *data, times=times, as_of=when)
     doc = documents.monthly_data(by_site, result, datetime.now(UTC))
-    _written(documents.write_documents(doc, out_dir, f"monthly-{month}", chosen, lang), as_json)
+    doc["show"] = {s: list(cfg.for_site(s).metrics) for s in sites}
+    paths = documents.write_documents(doc, out_dir, f"monthly-{month}", chosen, lang)
+    mailed = None
+    if mail or mail_to:
+        mailed = _mail(cfg, [*cfg.monthly_recipients, *mail_to], smtp_url,
+                       f"{documents.LABELS[lang]['monthly']} — {month}", paths)
+    _written(paths, as_json, mailed)
 
 
 def register(group: click.Group) -> None:
