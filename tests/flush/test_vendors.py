@@ -239,3 +239,29 @@ def test_any_split_covers_the_request_within_vendor_limits(raw: list[tuple[str, 
     assert sorted((i.kind, i.value) for b in calls for i in b.items) == sorted((i.kind, i.value) for i in supported)
     for b in calls:
         assert len(json.dumps({"objects": ak._objects(plan, b.kind, b.items)})) < 50_000
+
+
+# -- the vendors file through the CLI ---------------------------------------------------
+
+def test_cli_flush_through_the_vendors_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            fastly: FakeFastly, state_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from cdnctl.cli import cli
+
+    vendors = tmp_path / "vendors.yaml"
+    vendors.write_text(f"fastly:\n  api: {fastly.url}\n  token_env: TEST_FASTLY_TOKEN\n"
+                       f"  sites: {{www.cases.example.fr: SVC1}}\n")
+    args = ["--policy-dir", "tests/cases/sites", "flush", "--vendors", str(vendors), "--fleet", "/nonexistent",
+            "https://cases.example.fr/a", "--json"]
+    monkeypatch.delenv("TEST_FASTLY_TOKEN", raising=False)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1
+    out = json.loads(res.stdout)
+    assert "set the environment variable TEST_FASTLY_TOKEN" in out["outcomes"][0]["message"]
+    assert fastly.requests == []
+    monkeypatch.setenv("TEST_FASTLY_TOKEN", "fastly-test-token")
+    res = CliRunner().invoke(cli, [*args, "--fresh"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["targets"] == {"fastly:SVC1": {"done": 1}}
+    assert "fastly-test-token" not in (state_dir / "audit.jsonl").read_text()  # never in the journal
