@@ -147,7 +147,7 @@ def render(result: FlushResult, entry: dict[str, object] | None, as_json: bool, 
     if result.resumed:
         title += " (resuming: only what failed last time)"
     table = Table(title=title)
-    for col in ("target", "calls", "done", "failed", "how"):
+    for col in ("target", "calls", "planned" if dry_run else "done", "failed", "how"):
         table.add_column(col)
     per = result.per_target()
     for name in result.targets:

@@ -108,6 +108,7 @@ class BrokenTarget(Target):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(name)
         self.reason = reason
+        self.broken = reason
 
     def batch(self, plan: FlushPlan, items: Sequence[Item]) -> list[Batch]:
         return [Batch(items[0].kind, list(items), "none")]

@@ -149,6 +149,7 @@ class Target:
     kinds: frozenset[str] = frozenset()
     soft = False  # supports soft purge (mark stale) as well as hard purge
     parallel = 4  # concurrent calls to this target
+    broken: str | None = None  # why this target cannot be used at all (a dry run says so too)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -227,6 +228,8 @@ def run_target(target: Target, plan: FlushPlan, items: Sequence[Item], ctx: RunC
     except ValueError as exc:  # an item over a vendor limit: refused before any call
         return [*outcomes, Outcome(target.name, supported, "failed", str(exc))]
     if dry_run:
+        if target.broken:
+            return [*outcomes, Outcome(target.name, supported, "failed", target.broken)]
         return [*outcomes, *(Outcome(target.name, b.items, "dry-run", "", 0, b.method) for b in todo)]
     with ThreadPoolExecutor(max_workers=max(1, min(target.parallel, len(todo)))) as pool:
         sent = list(pool.map(lambda b: _send(target, plan, b, ctx), todo))
