@@ -48,6 +48,14 @@ LABELS: dict[str, dict[str, str]] = {
         "chart_share": "Part CDN par jour (%)", "chart_status": "Classes de statut par jour",
         "chart_time": "Temps de réponse par jour (s)", "traffic": "Trafic", "id": "Identifiant",
         "passed": "Conforme", "yes": "oui", "no": "non", "overall": "Ensemble des sites",
+        "availability": "Disponibilité", "availability_daily": "Disponibilité par jour",
+        "unavailable_s": "Indisponibilité (s)", "year_to_date": "Depuis le 1er janvier",
+        "history": "13 derniers mois", "month": "Mois",
+        "QS-01": "Requêtes servies en moins de 2 s par le CDN", "QS-02": "Disponibilité",
+        "QS-03": "Incidents dans le mois", "QS-04": "Service rétabli en moins de 4 h (24 h/24, 7 j/7)",
+        "QS-05": "Incidents détectés par le titulaire notifiés sous 4 h",
+        "QS-06": "Changements effectifs avant la fin du jour ouvrable suivant",
+        "QS-07": "Dossier de définition mis à jour sous 2 jours ouvrés",
     },
     "en": {
         "weekly": "Weekly traffic report", "monthly": "Monthly quality of service report",
@@ -63,6 +71,9 @@ LABELS: dict[str, dict[str, str]] = {
         "chart_share": "CDN share per day (%)", "chart_status": "Status classes per day",
         "chart_time": "Time taken per day (s)", "traffic": "Traffic", "id": "Id",
         "passed": "Passed", "yes": "yes", "no": "no", "overall": "All sites",
+        "availability": "Availability", "availability_daily": "Availability per day",
+        "unavailable_s": "Unavailable (s)", "year_to_date": "Year to date", "history": "Last 13 months",
+        "month": "Month",
     },
 }
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
@@ -141,6 +152,14 @@ class Fmt:
 
     def day(self, iso: str, fmt: str = "full") -> str:
         return format_date(date.fromisoformat(iso), format=fmt, locale=self.locale)
+
+    def detail(self, value: object) -> str:
+        """A field of a justifying record: numbers in the locale, at most 4 decimals."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        if float(value).is_integer():
+            return self.num(value)
+        return self.num(value, 4).rstrip("0").rstrip(",.")
 
     def indicator_value(self, ind: dict[str, Any]) -> str:
         if ind["unit"] == "%":
@@ -317,7 +336,7 @@ def render_html(data: dict[str, Any], lang: str = "fr") -> str:
     shown = data.get("show", {})
     charts = {site: site_charts(st, fmt, f"c{i}", shown.get(site, METRICS))
               for i, (site, st) in enumerate(data["sites"].items())}
-    return _template().render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang, METRICS=METRICS)
+    return _template().render(data=data, f=fmt, t=fmt.t, charts=charts, lang=lang, METRICS=METRICS, zip=zip)
 
 
 def write_documents(data: dict[str, Any], out_dir: Path, stem: str, formats: Sequence[str],

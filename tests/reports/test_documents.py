@@ -99,6 +99,9 @@ def test_monthly_with_qs(tmp_path: Path) -> None:
         assert f"QS-0{n}" in html
     assert "INC-1" in html and "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "non conforme" in html     # 1 h down: QS-02 fails
+    # 7 April: (86,400 − 3,600) / 86,400 = 95.8333 %; the 13-month history starts in April 2025
+    assert "95,8333\u00a0%" in html and "Disponibilité par jour" in html
+    assert "<th scope=\"row\">2025-04</th>" in html and "13 derniers mois" in html
     rows = list(csv.DictReader(io.StringIO(paths[1].read_text())))
     q2 = [r for r in rows if r["metric"] == "QS-02"]
     assert q2[0]["site"] == "*" and q2[0]["passed"] == "False"
