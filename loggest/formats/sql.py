@@ -278,14 +278,25 @@ def _w3c_time(date: str, time: str) -> tuple[list[str], str, str]:
 
 def record_select(
     fields: Sequence[Field], raw: Sequence[str], site: str | None, pseudo: Pseudonymiser | None
-) -> tuple[list[str], str]:
-    """(SQL per record column, reason expression: '' when the line is a valid record).
+) -> tuple[list[str], list[str], str]:
+    """(failure conditions, SQL per record column, reason expression: '' for a valid record).
 
-    ``raw[i]`` is the SQL text of field ``i``. Mirrors :class:`convert.RecordBuilder`:
-    the first field giving a column wins; checks run in field order.
+    ``raw[i]`` is the SQL text of field ``i``. The failure conditions are computed one
+    query level below as ``_x0``, ``_x1``…, which the values and the reason then refer to
+    (keeps the expressions small: ClickHouse's analyzer inlines aliases, and planning time
+    grows with the inlined size). Mirrors :class:`convert.RecordBuilder`: the first field
+    giving a column wins; checks run in field order.
     """
     cols: dict[str, str] = {}
     checks: list[tuple[str, str]] = []
+
+    def check(values: list[str], fail: str, reason: str) -> list[str]:
+        x = f"_x{len(checks)}"
+        checks.append((fail, reason))
+        if fail.startswith("NOT "):                     # values guarded by the same condition
+            values = [v.replace(fail[4:], f"(NOT {x})") for v in values]
+        return values
+
     date_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_date"), -1)
     time_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_time"), -1)
     for i, f in enumerate(fields):
@@ -296,61 +307,62 @@ def record_select(
         if not free:
             continue
         values, fail, reason = convert(f.kind, raw[i])
+        if fail is not None and reason is not None:
+            values = check(values, fail, reason)
         for c, val in zip(names, values, strict=True):
             if c in free:
                 cols[c] = val
-        if fail is not None and reason is not None:
-            checks.append((fail, reason))
     if date_at >= 0 and time_at >= 0 and "time" not in cols:
         values, fail, reason = _w3c_time(raw[date_at], raw[time_at])
-        cols["time"], cols["tz_offset"] = values
-        checks.append((fail, reason))
+        cols["time"], cols["tz_offset"] = check(values, fail, reason)
     if "time" not in cols:
         checks.append(("1", "'no time'"))
     site_sql = q(site) if site else "NULL"
     cols["site"] = f"coalesce({cols['site']}, {site_sql})" if "site" in cols else site_sql
-    checks.append((f"isNull({cols['site']})", "'no site: the host field is \\'-\\' and no --site was given'"))
     if "cache_status" in cols and "cache_class" not in cols:
         cols["cache_class"] = "NULL"
     if pseudo is not None and "client" in cols:
         c = cols["client"]
         cols["client"] = f"if(isNull({c}), NULL, {pseudo.sql(f'assumeNotNull({c})')})"
     exprs = [cols.get(c, "NULL") for c in COLUMNS]
-    reason = "multiIf(" + ", ".join(f"{cond}, {r}" for cond, r in checks) + ", '')"
-    return exprs, reason
+    conds = [cond for cond, _r in checks]
+    parts = [f"_x{i}, {r}" for i, (_c, r) in enumerate(checks)]
+    parts.append(f"isNull({cols['site']}), 'no site: the host field is \\'-\\' and no --site was given'")
+    return conds, exprs, "multiIf(" + ", ".join(parts) + ", '')"
+
+
+def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str) -> str:
+    """Two outer levels over ``base``: failure conditions, then record columns + reason."""
+    xs = "".join(f", {c} AS _x{i}" for i, c in enumerate(conds))
+    out = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))
+    return f"""
+        SELECT _line_no, _l, {out}, if({bad}, {reason}) AS _reason
+        FROM (SELECT *{xs} FROM ({base}))"""
 
 
 def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser | None, source: str) -> str:
-    """SELECT line_no, l, <record columns…>, reason FROM ``source`` (a table expression with
-    columns ``_row_number`` and ``line``)."""
+    """SELECT _line_no, _l, <record columns…>, _reason FROM ``source`` (a table expression
+    with columns ``_row_number`` and ``line``). One query level per stage: split, fast-path
+    test, regex fallback + field texts, failure conditions, record columns."""
     fields = [t for t in tokens if isinstance(t, Field)]
     regex = token_regex(tokens)
     plan = split_plan(tokens)
-    raw: list[str] = []
+    lines = f"SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}"
     if plan is None:
-        fast_cols = ""
-        matched = "length(_g) > 0"
-        for k in range(len(fields)):
-            raw.append(f"_g[{k + 1}]")
+        base = (f"SELECT _line_no, _l, extractGroups(_l, {q(regex)}) AS _g, length(_g) > 0 AS _matched, "
+                + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
+                + f" FROM ({lines})")
     else:
         conds, values = plan
-        fast_cols = (
-            f"splitByChar('\"', _l) AS _q, (position(_l, '\\\\') = 0 AND {' AND '.join(conds)}) AS _fast,"
-        )
-        matched = "(_fast OR length(_g) > 0)"
-        for k in range(len(fields)):
-            raw.append(f"if(_fast, {values[k]}, _g[{k + 1}])")
-    exprs, reason = record_select(fields, [f"_f{k}" for k in range(len(fields))], site, pseudo)
-    field_cols = ", ".join(f"{r} AS _f{k}" for k, r in enumerate(raw))
-    return f"""
-        SELECT _line_no, _l, {", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))},
-               if(NOT _matched, 'does not match the format', {reason}) AS _reason
-        FROM (
-            SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, {fast_cols}
-                   extractGroups({"if(_fast, '', _l)" if plan else "_l"}, {q(regex)}) AS _g,
-                   {matched} AS _matched, {field_cols}
-            FROM {source}
-        )"""
+        split = f"SELECT _line_no, _l, splitByChar('\"', _l) AS _q FROM ({lines})"
+        test = " AND ".join(["position(_l, '\\\\') = 0", *conds])
+        fast = f"SELECT _line_no, _l, _q, ({test}) AS _fast FROM ({split})"
+        base = (f"SELECT _line_no, _l, extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
+                "(_fast OR length(_g) > 0) AS _matched, "
+                + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
+                + f" FROM ({fast})")
+    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(len(fields))], site, pseudo)
+    return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'")
 
 
 def w3c_query(
@@ -364,20 +376,17 @@ def w3c_query(
     last: int,
 ) -> str:
     """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive."""
-    where = f"_line_no BETWEEN {first} AND {last} AND NOT startsWith(_l, '#')"
+    numbered = f"SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}"
+    lines = (f"SELECT _line_no, _l FROM ({numbered}) "
+             f"WHERE _line_no BETWEEN {first} AND {last} AND NOT startsWith(_l, '#')")
     if names is None:
         cols = ", ".join(f"NULL AS {c}" for c in COLUMNS)
-        return f"""
-            SELECT _line_no, _l, {cols}, 'data line before any #Fields: directive' AS _reason
-            FROM (SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}) WHERE {where}"""
-    raw = [f"_w[{k + 1}]" for k in range(len(fields))]
-    exprs, reason = record_select(fields, raw, site, pseudo)
-    return f"""
-        SELECT _line_no, _l, {", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))},
-               if(length(_w) != {len(fields)},
-                  concat(toString(length(_w)), ' values for {len(fields)} #Fields'),
-                  {reason}) AS _reason
-        FROM (
-            SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l, splitByChar({q(sep)}, _l) AS _w
-            FROM {source}
-        ) WHERE {where}"""
+        why = "'data line before any #Fields: directive'"
+        return f"SELECT _line_no, _l, {cols}, {why} AS _reason FROM ({lines})"
+    n = len(fields)
+    base = ("SELECT _line_no, _l, length(_w) AS _n, "
+            + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
+            + f" FROM (SELECT _line_no, _l, splitByChar({q(sep)}, _l) AS _w FROM ({lines}))")
+    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo)
+    bad = f"_n != {n}, concat(toString(_n), ' values for {n} #Fields')"
+    return _levels(base, checks, exprs, reason, bad)

@@ -103,7 +103,7 @@ def _cdnctl(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 def test_kill_9_at_random_points_converges(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    make_logs(logs, [30_000, 0, 20_000, 10_000, 25_000])
+    make_logs(logs, [4_000, 0, 3_000, 2_000, 3_000])
     (logs / f"{SITE}_2027-04-25.log.gz").write_bytes(gzip.compress(b"truncated")[:-6])
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     args = ["logs", "ingest", "--format", "nginx-cdn", "--settle", "0", str(logs)]
@@ -114,7 +114,7 @@ def test_kill_9_at_random_points_converges(tmp_path: Path) -> None:
     kills = 0
     for run in range(20):      # every other run replays: each run has work left to interrupt
         proc = _cdnctl([*args, "--store", f"chdb://{db}", *(["--replay"] if run % 2 else [])], env)
-        time.sleep(rnd.uniform(0.3, 1.6))
+        time.sleep(rnd.uniform(0.6, 1.4))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
@@ -126,4 +126,4 @@ def test_kill_9_at_random_points_converges(tmp_path: Path) -> None:
         clean = snapshot(st)
     with open_store(f"chdb://{db}") as st:
         assert snapshot(st) == clean
-    assert clean["records"][0] == 85_000
+    assert clean["records"][0] == 12_000

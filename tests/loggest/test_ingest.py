@@ -215,3 +215,15 @@ def test_server_url_unreachable_is_a_clean_error() -> None:
         open_store(f"http://u:p@127.0.0.1:{port}/logs")
     with pytest.raises(StoreError, match="use chdb:///PATH"):
         open_store("sqlite:///x")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_huge_bad_line_is_quarantined_cut_not_lost(store: ClickHouseStore, logs_dir: Path, engine: str) -> None:
+    from loggest.store.schema import RAW_MAX
+
+    huge = "x" * 1_000_000
+    write_log(logs_dir / "big.log", [*nginx_cdn_lines(3, SITE), huge, "\x00\x00 nul"])
+    report = run(store, logs_dir, engine=engine)
+    assert (report.records, report.quarantined) == (3, 2)
+    rows = store.rows("SELECT line_no, length(raw), reason FROM quarantine ORDER BY line_no")
+    assert rows == [(4, RAW_MAX, "does not match the format"), (5, 6, "does not match the format")]
