@@ -377,5 +377,33 @@ def rejects_cmd(file_name: str | None, limit: int, store: str | None, as_json: b
     console.print(f"{total:,} quarantined line(s)" + (f", {len(rows)} shown" if total > len(rows) else ""))
 
 
+@logs.command("export")
+@click.option("--site", required=True, help="Site host name.")
+@click.option("--from", "day_from", required=True, metavar="YYYY-MM-DD", help="First day (Europe/Paris).")
+@click.option("--to", "day_to", required=True, metavar="YYYY-MM-DD", help="Last day (Europe/Paris).")
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="File to write (W3C extended; gzip when it ends in .gz).")
+@store_option
+@json_option
+def export_cmd(site: str, day_from: str, day_to: str, output: Path, store: str | None, as_json: bool) -> None:
+    """Write a site's records for a period as a W3C extended log file (logs on request)."""
+    from loggest.export import export_w3c
+
+    lo, hi = _day(day_from, "--from"), _day(day_to, "--to")
+    assert lo is not None and hi is not None
+    if hi < lo:
+        raise CdnctlError(f"--to {hi} is before --from {lo}", Exit.USAGE)
+    if not output.parent.is_dir():
+        raise CdnctlError(f"-o {output}: directory {output.parent} does not exist", Exit.USAGE)
+    with opened(store) as st:
+        count = export_w3c(st, site, lo, hi, output)
+    if as_json:
+        emit_json({"site": site, "from": str(lo), "to": str(hi), "records": count, "file": str(output)})
+        return
+    console.print(f"wrote {count:,} record(s) of {escape(site)} ({lo}..{hi}) to {escape(str(output))}")
+    if count == 0:
+        err_console.print(f"[yellow]warning:[/] no record of {escape(site)} in that period")
+
+
 def register(group: click.Group) -> None:
     group.add_command(logs)

@@ -115,3 +115,26 @@ def test_store_from_environment(tmp_path: Path, logs_dir: Path, monkeypatch: pyt
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     code, _out, err = run("logs", "stats")
     assert code == 0 and (tmp_path / "xdg" / "cdnctl" / "logs.chdb").is_dir()
+
+
+def test_export_w3c_round_trip(tmp_path: Path, logs_dir: Path) -> None:
+    store_a, store_b = f"chdb://{tmp_path / 'a.chdb'}", f"chdb://{tmp_path / 'b.chdb'}"
+    write_log(logs_dir / f"{SITE}_2027-04-25.log.gz", list(nginx_cdn_lines(400, SITE)))
+    assert run("logs", "ingest", "--store", store_a, "--format", "nginx-cdn", "--settle", "0", str(logs_dir))[0] == 0
+    out_dir = tmp_path / "export"
+    out_dir.mkdir()
+    out = out_dir / f"{SITE}_2027-04-25.log.gz"
+    code, text, err = run("logs", "export", "--store", store_a, "--site", SITE, "--from", "2027-04-25",
+                          "--to", "2027-04-26", "-o", str(out), "--json")
+    assert code == 0, err
+    assert json.loads(text)["records"] == 400
+    code, _text, err = run("logs", "ingest", "--store", store_b, "--format", "w3c", "--settle", "0",
+                           str(out_dir))
+    assert code == 0, err
+    stats = [json.loads(run("logs", "stats", "--store", s, "--json")[1]) for s in (store_a, store_b)]
+    keys = ("site", "day", "requests", "bytes", "hit", "miss", "pass", "unknown", "s2xx", "s5xx", "timed",
+            "under_2s")
+    assert [{k: d[k] for k in keys} for d in stats[0]] == [{k: d[k] for k in keys} for d in stats[1]]
+    code, _t, err = run("logs", "export", "--store", store_a, "--site", SITE, "--from", "2027-04-26",
+                        "--to", "2027-04-25", "-o", str(out))
+    assert code == 2 and "before --from" in err
