@@ -1,9 +1,10 @@
 """The ClickHouse engine: the embedded store reads and parses the file itself.
 
-``INSERT INTO records SELECT … FROM file(PATH, 'LineAsString')`` with the format
-compiled to SQL (:mod:`loggest.formats.sql`); gzip is read directly. Unparseable lines
-go to ``quarantine`` by a second query over the same file, run only when some lines did
-not become records. Only for the embedded store (a server cannot read our files).
+``INSERT INTO ingest_buffer SELECT … FROM file(PATH, 'LineAsString')`` with the format
+compiled to SQL (:mod:`loggest.formats.sql`); gzip is read directly. ``ingest_buffer`` is
+a Null table whose materialized views send valid lines to ``records`` and the others to
+``quarantine``: one pass over the file. Only for the embedded store (a server cannot
+read our files).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from loggest.store.clickhouse import ClickHouseStore, FileEntry
 
 SETTINGS = {"short_circuit_function_evaluation": "disable"}
+# ingest_buffer columns that are not Nullable (quarantined lines may have them NULL)
+NOT_NULL = {"time": "toDateTime(0, 'UTC')", "tz_offset": "0", "site": "''"}
 _GLOB = set("*?{}[]")
 
 
@@ -68,21 +71,12 @@ def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: 
         else:
             queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
         cols = ", ".join(COLUMNS)
-        for sql in queries:
-            store.command(
-                f"INSERT INTO records ({cols}, file_id, line_no) SELECT {cols}, {entry.file_id}, _line_no "
-                f"FROM ({sql}) WHERE _reason = ''",
-                settings=SETTINGS,
-            )
-        records, _ = store.count_file(entry.file_id)
-        lines, error = checking.result()
-        if not error and records < lines:
-            for sql in queries:
-                store.command(
-                    f"INSERT INTO quarantine (file_id, file, line_no, reason, raw) "
-                    f"SELECT {entry.file_id}, {q(entry.name)}, _line_no, _reason, "
-                    f"substringUTF8(_l, 1, {RAW_MAX}) FROM ({sql}) WHERE _reason != ''",
-                    settings=SETTINGS,
-                )
+        select = ", ".join(f"ifNull({c}, {NOT_NULL[c]})" if c in NOT_NULL else c for c in COLUMNS)
+        raw = f"if(_reason = '', '', substringUTF8(_l, 1, {RAW_MAX}))"
+        for sql in queries:       # one pass: the buffer's views route records and quarantined lines
+            store.command(f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw) "
+                          f"SELECT {select}, {entry.file_id}, _line_no, {q(entry.name)}, _reason, {raw} "
+                          f"FROM ({sql})", settings=SETTINGS)
+        lines, _error = checking.result()
         if progress:
             progress(lines)

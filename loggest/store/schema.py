@@ -102,7 +102,47 @@ def _v1(retention: int) -> list[str]:
     ]
 
 
+_RECORD_COLUMNS = """
+            site LowCardinality(String),
+            time DateTime('UTC'),
+            tz_offset Int16,
+            client Nullable(String),
+            method LowCardinality(Nullable(String)),
+            path Nullable(String),
+            query Nullable(String),
+            protocol LowCardinality(Nullable(String)),
+            status Nullable(UInt16),
+            bytes Nullable(UInt64),
+            referer Nullable(String),
+            user_agent LowCardinality(Nullable(String)),
+            cache_status LowCardinality(Nullable(String)),
+            cache_class LowCardinality(Nullable(String)),
+            time_taken_us Nullable(UInt64),
+            edge LowCardinality(Nullable(String)),
+            file_id UInt64,
+            line_no UInt32"""
+
+
+def _v2(_retention: int) -> list[str]:
+    """One pass per file for the ClickHouse engine: parsed lines go into a Null table whose
+    two materialized views send valid records to ``records`` and the others to
+    ``quarantine`` (before: a second pass over the file for the quarantined lines)."""
+    cols = ", ".join(line.strip().split()[0] for line in _RECORD_COLUMNS.strip().splitlines())
+    return [
+        f"""CREATE TABLE IF NOT EXISTS ingest_buffer ({_RECORD_COLUMNS},
+            file String,
+            reason String,
+            raw String
+        ) ENGINE = Null""",
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_records TO records AS
+            SELECT {cols} FROM ingest_buffer WHERE reason = ''""",
+        """CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_quarantine TO quarantine AS
+            SELECT file_id, file, line_no, reason, raw FROM ingest_buffer WHERE reason != ''""",
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "records, quarantine, files manifest, daily aggregates", _v1),
+    Migration(2, "single-pass ingest: Null buffer table routing to records and quarantine", _v2),
 ]
 LATEST = MIGRATIONS[-1].version

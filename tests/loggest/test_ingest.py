@@ -188,11 +188,12 @@ def test_engines_store_identical_rows(store: ClickHouseStore, logs_dir: Path, tm
 
 def test_retention_is_configurable_but_at_least_six_months(store_url: str) -> None:
     from loggest.store import StoreError, open_store
+    from loggest.store.schema import LATEST
 
     with open_store(store_url, 24) as st:
         assert st.retention_months() == 24
     with open_store(store_url) as st:
-        assert st.retention_months() == 24 and st.schema_version() == 1
+        assert st.retention_months() == 24 and st.schema_version() == LATEST
     with pytest.raises(StoreError, match="at least 6 months"):
         open_store(store_url, 3)
 
