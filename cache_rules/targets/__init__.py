@@ -21,11 +21,12 @@ from cache_rules.targets.base import (
 )
 from cache_rules.targets.akamai import TARGET as AKAMAI
 from cache_rules.targets.cloudflare import TARGET as CLOUDFLARE
+from cache_rules.targets.cloudfront import TARGET as CLOUDFRONT
 from cache_rules.targets.nginx import TARGET as NGINX
 from cache_rules.targets.plan import UnsafeValue
 from cache_rules.targets.varnish import TARGET as VARNISH
 
-TARGETS: dict[str, Target] = {t.name: t for t in (VARNISH, NGINX, AKAMAI, CLOUDFLARE)}
+TARGETS: dict[str, Target] = {t.name: t for t in (VARNISH, NGINX, AKAMAI, CLOUDFLARE, CLOUDFRONT)}
 
 __all__ = ["CLOCKS", "TARGETS", "TEST_CLOCK_HEADER", "CheckResult", "CompileOptions", "Compiled",
            "ConfigCheckError", "Target", "UnsafeValue", "compile_policy", "get_target"]
