@@ -8,6 +8,7 @@ tables and :mod:`cache_rules.targets.base` for options and the engine check.
 from __future__ import annotations
 
 from cache_rules.model import Policy
+from cache_rules.targets.akamai import TARGET as AKAMAI
 from cache_rules.targets.base import (
     CLOCKS,
     TEST_CLOCK_HEADER,
@@ -19,14 +20,14 @@ from cache_rules.targets.base import (
     compile_plans,
     plan_sites,
 )
-from cache_rules.targets.akamai import TARGET as AKAMAI
 from cache_rules.targets.cloudflare import TARGET as CLOUDFLARE
 from cache_rules.targets.cloudfront import TARGET as CLOUDFRONT
+from cache_rules.targets.fastly import TARGET as FASTLY
 from cache_rules.targets.nginx import TARGET as NGINX
 from cache_rules.targets.plan import UnsafeValue
 from cache_rules.targets.varnish import TARGET as VARNISH
 
-TARGETS: dict[str, Target] = {t.name: t for t in (VARNISH, NGINX, AKAMAI, CLOUDFLARE, CLOUDFRONT)}
+TARGETS: dict[str, Target] = {t.name: t for t in (VARNISH, NGINX, FASTLY, CLOUDFRONT, AKAMAI, CLOUDFLARE)}
 
 __all__ = ["CLOCKS", "TARGETS", "TEST_CLOCK_HEADER", "CheckResult", "CompileOptions", "Compiled",
            "ConfigCheckError", "Target", "UnsafeValue", "compile_policy", "get_target"]
