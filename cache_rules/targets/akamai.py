@@ -41,7 +41,15 @@ from urllib.parse import unquote
 
 from cache_rules.model import PathRank, Rule, TypeRank
 from cache_rules.targets.base import CompileOptions, Target, environment
-from cache_rules.targets.capabilities import Fidelity, Layer, layers, rule_kind, scopes_overlap
+from cache_rules.targets.capabilities import (
+    Fidelity,
+    Layer,
+    layers,
+    rule_kind,
+    scopes_overlap,
+    structural_check,
+    with_fidelity,
+)
 from cache_rules.targets.plan import SitePlan, checked
 
 RULE_FORMAT = "v2024-10-21"
@@ -196,11 +204,19 @@ class AkamaiTarget(Target):
         return notes
 
     def notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
+        return with_fidelity(self.fidelity(plans, options), self._notes(plans, options))
+
+    def _notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
         return [f"each site's tree is the child rule {MANAGED!r} of its property's default rule "
                 "(apply replaces that child only; origin and CP code stay as they are)"]
 
+    engine = "structure-check"
+
     def available(self) -> bool:
-        return False  # PAPI validates the tree when the version is saved
+        return True  # no local engine: a structural check here, the vendor API validates on apply
+
+    def check(self, plans: list[SitePlan], options: CompileOptions):  # type: ignore[no-untyped-def]
+        return structural_check(self.name, self.files(plans, options))
 
 
 def _utc(at: object) -> str:

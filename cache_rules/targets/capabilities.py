@@ -166,3 +166,43 @@ def scopes_overlap(a: Rule, b: Rule) -> bool:
 
 def whole_seconds(at: datetime) -> bool:
     return at.microsecond == 0
+
+
+def fidelity_report(target: object, plans: list, options: object) -> list[Fidelity]:
+    """The target's fidelity items for these site plans ([] for targets that are exact)."""
+    method = getattr(target, "fidelity", None)
+    return list(method(plans, options)) if method else []
+
+
+def with_fidelity(items: list[Fidelity], notes: list[str]) -> list[str]:
+    """Compile notes: every item not honoured exactly first, then the target's other notes."""
+    return [f"not exact: {item.line()}" for item in items] + notes
+
+
+def structural_check(target: str, files: dict[str, str]) -> object:
+    """The local check of targets without an engine here: JSON files parse, VCL braces
+    balance. The vendor's API validates the real thing on apply."""
+    import json
+    import re
+    import time
+
+    from cache_rules.targets.base import CheckResult, ConfigCheckError
+
+    started = time.perf_counter()
+    for name, text in files.items():
+        if name.endswith(".json"):
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                raise ConfigCheckError(target, f"{name}: {exc}", name) from None
+        elif name.endswith(".vcl"):
+            depth = 0
+            for number, line in enumerate(text.splitlines(), 1):
+                code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line).split("#", 1)[0]
+                depth += code.count("{") - code.count("}")
+                if depth < 0:
+                    raise ConfigCheckError(target, f"{name}:{number}: unbalanced }}", name)
+            if depth:
+                raise ConfigCheckError(target, f"{name}: {depth} unclosed {{", name)
+    return CheckResult(["cdnctl", "structure-check"], time.perf_counter() - started,
+                       "well-formed (the vendor API validates on apply)")

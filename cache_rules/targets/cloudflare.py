@@ -37,7 +37,7 @@ import math
 
 from cache_rules.model import PathRank, Rule, SitePolicy, TypeRank
 from cache_rules.targets.base import CompileOptions, Target, environment
-from cache_rules.targets.capabilities import Fidelity, layers, rule_kind
+from cache_rules.targets.capabilities import Fidelity, layers, rule_kind, structural_check, with_fidelity
 from cache_rules.targets.plan import SitePlan, checked
 
 PHASE = "http_request_cache_settings"
@@ -221,11 +221,19 @@ class CloudflareTarget(Target):
         return out
 
     def notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
+        return with_fidelity(self.fidelity(plans, options), self._notes(plans, options))
+
+    def _notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
         return ["zone setting required: Rules > Settings > URL normalization: RFC 3986, incoming URLs "
                 "(path selectors assume it)"]
 
+    engine = "structure-check"
+
     def available(self) -> bool:
-        return False  # no local engine: the Rulesets API validates on apply
+        return True  # no local engine: a structural check here, the vendor API validates on apply
+
+    def check(self, plans: list[SitePlan], options: CompileOptions):  # type: ignore[no-untyped-def]
+        return structural_check(self.name, self.files(plans, options))
 
 
 def approximate(site: SitePolicy, path: str, content_type: str | None) -> tuple[SitePolicy, str, str | None]:

@@ -43,7 +43,7 @@ import json
 import re
 
 from cache_rules.targets.base import CompileOptions, Target, environment
-from cache_rules.targets.capabilities import Fidelity
+from cache_rules.targets.capabilities import Fidelity, with_fidelity
 from cache_rules.targets.plan import Head, Outcome, RuleSetPlan, SitePlan, epoch
 
 MAX_BEHAVIORS = 25
@@ -147,13 +147,18 @@ class CloudFrontTarget(Target):
         template = environment().get_template(self.template)
         for plan in plans:
             files[function_name(plan.site.site)] = template.render(
-                site=plan.site.site, table=json.dumps(table(plan), indent=1, ensure_ascii=True))
+                site=plan.site.site, table=json.dumps(table(plan), indent=1, ensure_ascii=True),
+                frozen="null" if options.clock != "frozen" or options.at is None
+                else repr(epoch(options.at) * 1000))
         return files
 
     def fidelity(self, plans: list[SitePlan], options: CompileOptions) -> list[Fidelity]:
         return []  # every selector kind is decided exactly (behaviors + the function)
 
     def notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
+        return with_fidelity(self.fidelity(plans, options), self._notes(plans, options))
+
+    def _notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
         out = []
         for plan in plans:
             b = behaviors(plan)
@@ -162,6 +167,12 @@ class CloudFrontTarget(Target):
             out.append(f"{plan.site.site}: {count} cache behavior(s) + default, "
                        f"{coded} with the Lambda@Edge function {function_name(plan.site.site)}")
         return out
+
+    def check_output(self, proc):  # type: ignore[no-untyped-def]
+        # node says "/path/file.js:12"; give the place as the other engines do ("Line 12 Pos 1")
+        out = proc.stderr
+        m = re.search(r"(\S+\.js):(\d+)", out)
+        return out + (f"\n('{m[1]}' Line {m[2]} Pos 1)" if m and proc.returncode else "")
 
     def check_command(self, path, workdir):  # type: ignore[no-untyped-def]
         scripts = sorted(str(p) for p in workdir.glob("cloudfront-*.js"))

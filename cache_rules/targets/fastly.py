@@ -35,7 +35,7 @@ import json
 import math
 
 from cache_rules.targets.base import CompileOptions, Target, environment
-from cache_rules.targets.capabilities import Fidelity
+from cache_rules.targets.capabilities import Fidelity, structural_check, with_fidelity
 from cache_rules.targets.plan import Head, Outcome, RuleSetPlan, SitePlan, checked
 from cache_rules.targets.varnish import normalisation
 
@@ -102,6 +102,9 @@ class FastlyTarget(Target):
         return out
 
     def notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
+        return with_fidelity(self.fidelity(plans, options), self._notes(plans, options))
+
+    def _notes(self, plans: list[SitePlan], options: CompileOptions) -> list[str]:
         n = len(dictionary(plans))
         out = [f"edge dictionary {DICTIONARY}: {n} item(s)"]
         if n > MAX_ITEMS:
@@ -109,8 +112,13 @@ class FastlyTarget(Target):
         out.append("responses with Set-Cookie follow Fastly's defaults (not stored by default VCL)")
         return out
 
+    engine = "structure-check"
+
     def available(self) -> bool:
-        return False  # no local Fastly VCL compiler: the API validates the version on apply
+        return True  # no local engine: a structural check here, the vendor API validates on apply
+
+    def check(self, plans: list[SitePlan], options: CompileOptions):  # type: ignore[no-untyped-def]
+        return structural_check(self.name, self.files(plans, options))
 
 
 TARGET = FastlyTarget()
