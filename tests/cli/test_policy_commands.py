@@ -171,12 +171,30 @@ def test_sites_table_and_json() -> None:
     assert "www.journees-patrimoine.gouv.fr" in table and "Journées européennes du patrimoine 2027" in table
 
 
-def test_demo_runs_on_bundled_examples() -> None:
-    result = run("demo")
+def test_demo_runs_the_main_job_on_bundled_examples(tmp_path: Path) -> None:
+    result = run("demo", "--workdir", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "valid — 3 file(s), 3 site(s)" in result.stdout
-    assert result.stdout.count("$ cdnctl explain") == 9
-    assert "CACHED for 10s" in result.stdout  # the election-night override decides
+    out = result.stdout
+    assert "valid — 3 file(s), 3 site(s)" in out
+    assert out.count("$ cdnctl explain") == 9
+    assert "CACHED for 10s" in out  # the election-night override decides
+    assert "fidelity: every rule honoured exactly by varnish" in out
+    assert "1,652 lines → 1,650 records, 2 quarantined" in out
+    assert "0 ingested, 3 skipped" in out  # the second ingest changes nothing
+    assert "demo: every step succeeded" in out
+    # Everything it wrote stayed in the work directory.
+    assert (tmp_path / "edge" / "varnish" / "cdn.vcl").is_file()
+    assert (tmp_path / "reports" / "weekly-www.interieur.gouv.fr-2027-W16.html").is_file()
+
+
+def test_demo_fails_loudly_when_a_step_fails(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    (examples / "sites").mkdir(parents=True)
+    (examples / "sites" / "broken.yaml").write_text("site: [\n")
+    result = run("demo", "--examples", str(examples), "--workdir", str(tmp_path / "work"))
+    assert result.exit_code == 1
+    assert "demo: some steps failed:" in result.stdout
+    assert "cdnctl validate" in result.stdout.split("demo: some steps failed:")[1]
 
 
 def test_version_and_help() -> None:
