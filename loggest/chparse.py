@@ -10,9 +10,9 @@ read our files).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,13 +41,24 @@ def _safe_path(path: Path, tmp: str) -> str:
     return link
 
 
-def _segments(store: ClickHouseStore, source: str) -> list[tuple[list[str] | None, int, int]]:
+class CorruptFile(Exception):
+    """ClickHouse could not read the file (bad or truncated gzip): refuse it whole."""
+
+
+def _directives(store: ClickHouseStore, source: str) -> list[tuple[int, str]]:
+    return store.rows(f"SELECT _row_number + 1, line FROM {source} WHERE startsWith(line, '#') ORDER BY 1")
+
+
+def _segments(store: ClickHouseStore, source: str, directives: list[tuple[int, str]] | None = None
+              ) -> list[tuple[list[str] | None, int, int]]:
     """W3C: (field names or None, first line, last line) for each #Fields: directive."""
-    directives = store.rows(f"SELECT _row_number + 1, line FROM {source} WHERE startsWith(line, '#Fields:') "
-                            "ORDER BY 1")
+    if directives is None:
+        directives = _directives(store, source)
     segments: list[tuple[list[str] | None, int, int]] = []
     start, names = 1, None
     for line_no, text in directives:
+        if not text.startswith("#Fields:"):
+            continue
         if line_no > start:
             segments.append((names, start, line_no - 1))
         names = text.rstrip("\r")[len("#Fields:"):].split()
@@ -57,17 +68,33 @@ def _segments(store: ClickHouseStore, source: str) -> list[tuple[list[str] | Non
 
 
 def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-                    checking: Future[tuple[int, str]], progress: Callable[[int], None] | None = None) -> None:
+                    progress: Callable[[int], None] | None = None) -> int:
+    """Parse and store one file inside ClickHouse; returns its number of lines."""
+    if path.stat().st_size == 0:
+        return 0
+    try:
+        return _load(store, path, entry, opts, progress)
+    except Exception as exc:
+        text = str(exc)
+        if "inflate failed" in text or "ZLIB_INFLATE" in text or "Unexpected end of" in text:
+            why = re.search(r"inflate failed: [^:]*", text)
+            detail = why.group(0) if why else "zlib error"
+            raise CorruptFile(f"corrupt or truncated gzip ({detail})") from None
+        raise
+
+
+def _load(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
+          progress: Callable[[int], None] | None) -> int:
     with tempfile.TemporaryDirectory(prefix="cdnctl-") as tmp:
         source = f"file({q(_safe_path(path, tmp))}, 'LineAsString', 'line String')"
-        if path.stat().st_size == 0:
-            return
         fmt = opts.fmt
+        directives: list[tuple[int, str]] = []
         if fmt.is_w3c:
             sep = "\t" if fmt.notation == "cloudfront" else " "
+            directives = _directives(store, source)
             queries = [w3c_query(names, w3c_fields(names or [], fmt.notation == "cloudfront"), sep, opts.site,
                                  opts.pseudo, source, first, last)
-                       for names, first, last in _segments(store, source)]
+                       for names, first, last in _segments(store, source, directives)]
         else:
             queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
         cols = ", ".join(COLUMNS)
@@ -77,6 +104,8 @@ def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: 
             store.command(f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw) "
                           f"SELECT {select}, {entry.file_id}, _line_no, {q(entry.name)}, _reason, {raw} "
                           f"FROM ({sql})", settings=SETTINGS)
-        lines, _error = checking.result()
+        records, quarantined = store.count_file(entry.file_id)
+        lines = records + quarantined + len(directives)
         if progress:
             progress(lines)
+        return lines

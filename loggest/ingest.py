@@ -13,8 +13,9 @@ from __future__ import annotations
 import gzip
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from loggest.formats import LogFormat
 from loggest.formats.convert import LineError
 from loggest.formats.reference import clean_line
 from loggest.pseudo import Pseudonymiser
-from loggest.scan import check, checksum, is_gzip
+from loggest.scan import check, checksum, is_gzip, tail_error
 from loggest.sources import SourceFile
 from loggest.store.clickhouse import ClickHouseStore, FileEntry, file_id_of
 
@@ -165,16 +166,35 @@ def choose_engine(store: ClickHouseStore, opts: IngestOptions) -> str:
 
 
 def load_file(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-              checking: Future[tuple[int, str]], progress: Progress | None = None) -> str:
-    """Load the lines of one file; ``checking`` gives (line count, integrity error) when done."""
+              progress: Progress | None = None) -> tuple[str, int, str]:
+    """Load the lines of one file → (engine, line count, integrity error or '').
+
+    The ClickHouse engine reads the file itself and fails on a corrupt or truncated gzip
+    (zlib checks the stream, its CRC and length), so only a plain file's last byte is
+    checked here. The Python engine checks the file in a thread next to the load.
+    """
     engine = choose_engine(store, opts)
     if engine == "clickhouse":
-        from loggest.chparse import load_clickhouse
+        from loggest.chparse import CorruptFile, load_clickhouse
 
-        load_clickhouse(store, path, entry, opts, checking, progress)
-    else:
-        load_python(store, path, entry, opts, progress)
-    return engine
+        error = tail_error(path)
+        if error:
+            return engine, 0, error
+        try:
+            return engine, load_clickhouse(store, path, entry, opts, progress), ""
+        except CorruptFile as exc:
+            return engine, 0, str(exc)
+    with ThreadPoolExecutor(1) as pool:
+        checking = pool.submit(check, path)  # gzip integrity + line count, next to the load
+        try:
+            load_python(store, path, entry, opts, progress)
+        except (EOFError, OSError, zlib.error):  # the gzip reader failed: the check says why
+            lines, error = checking.result()
+            if not error:
+                raise
+            return engine, lines, error
+        lines, error = checking.result()
+    return engine, lines, error
 
 
 # ---- orchestration ----
@@ -209,27 +229,18 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
             "use --replay to replace its rows"
         )
         return result
-    with ThreadPoolExecutor(1) as pool:
-        checking = pool.submit(check, src.path)  # gzip integrity + line count, next to the load
-        # Rows this file (or the versions it replaces) may already have: remove them first.
-        stale = ([fid] if previous is not None else []) + [e.file_id for e in older]
-        touched = store.file_site_days(stale)
-        for e in older:
-            touched |= {(s, d) for s in e.sites for d in e.days}
-        if (previous is not None and previous.status in ("done", "replaced")) or older:
-            result.status = "replayed"
-        elif previous is not None and previous.status == "loading":
-            result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
-        store.put_file(entry)  # status loading: a crash from here is repaired on re-run
-        store.delete_files(stale)
-        error = ""
-        try:
-            entry.engine = load_file(store, src.path, entry, opts, checking, progress)
-        except Exception:  # a corrupt file may also make the reader fail: the check says why
-            entry.lines, error = checking.result()
-            if not error:
-                raise
-        entry.lines, error = checking.result()
+    # Rows this file (or the versions it replaces) may already have: remove them first.
+    stale = ([fid] if previous is not None else []) + [e.file_id for e in older]
+    touched = store.file_site_days(stale)
+    for e in older:
+        touched |= {(s, d) for s in e.sites for d in e.days}
+    if (previous is not None and previous.status in ("done", "replaced")) or older:
+        result.status = "replayed"
+    elif previous is not None and previous.status == "loading":
+        result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
+    store.put_file(entry)  # status loading: a crash from here is repaired on re-run
+    store.delete_files(stale)
+    entry.engine, entry.lines, error = load_file(store, src.path, entry, opts, progress)
     if error:
         store.delete_files([fid])
         store.refresh_daily(touched)
