@@ -1,11 +1,13 @@
 """Ingest log files exactly once (SPEC §4): source → format → store.
 
-For each file: scan it (checksum, gzip integrity, line count); skip it when the same
-content is already ingested; refuse it whole when corrupt or truncated; otherwise mark it
-``loading`` in the manifest, (re)move any rows it may already have (crash, ``--replay``),
-load its lines, recompute the daily aggregates of the days it touches, and mark it
-``done``. Rows carry the file's id, so re-running after a crash at any point converges
-to the same data: nothing lost, nothing counted twice.
+For each file: checksum it; skip it when the same content is already ingested;
+otherwise mark it ``loading`` in the manifest, remove any rows it may already have
+(crash, ``--replay``), load its lines while its integrity is checked (gzip stream, CRC
+and length, last newline), recompute the daily aggregates of the days it touches, and
+mark it ``done`` — or, when corrupt or truncated, remove its rows again and mark it
+``refused`` with the reason: a file is refused whole. Rows carry the file's id, so
+re-running after a crash at any point converges to the same data: nothing lost,
+nothing counted twice.
 """
 
 from __future__ import annotations
