@@ -40,10 +40,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cache_rules.targets.base import TEST_CLOCK_HEADER, CompileOptions, Target
 from cache_rules.targets.plan import (
+    Head,
+    RuleSetPlan,
     SitePlan,
     WindowPlan,
     checked,
@@ -76,6 +80,114 @@ def normalisation() -> dict[str, list[tuple[str, str]]]:
     encode = [(f"\\x{b:02X}", f"%{b:02X}") for b in range(0x00, 0x100)
               if b != 0x25 and (b >= 0x80 or chr(b) not in _PATH_SAFE) and chr(b) not in "?#"]
     return {"decode": decode, "upper": upper, "encode": encode}
+
+
+# -- path lookup as a balanced decision tree ----------------------------------------------
+# A chain of thousands of `elsif (path == …)` is linear per request, and varnishd's VCL
+# compiler is super-linear in the statements of one subroutine (measured on 7.1: 500
+# comparisons in one sub 6.7 s, the same split into subs of 10: 1.9 s). So the lookup
+# is a balanced tree: each node is its own small sub that either splits the candidates
+# with one regex on one character (`^.{L}[\x00-\x6D]`, L = the candidates' common
+# prefix length) or, at most LEAF candidates left, compares exactly. The tree only
+# prunes: the leaf comparisons decide, so a path that matches nothing falls through.
+
+LEAF = 8
+
+
+@dataclass
+class Split:
+    name: str
+    regex: str  # PCRE on the normalised path; true → yes, false → no
+    yes: Tree
+    no: Tree
+
+
+@dataclass
+class PageLeaf:
+    name: str
+    heads: list[Head]
+
+
+@dataclass
+class DirNode:
+    head: Head
+    children: Tree | None  # directories directly below this one
+
+
+@dataclass
+class DirLeaf:
+    name: str
+    nodes: list[DirNode]
+
+
+Tree = Split | PageLeaf | DirLeaf
+
+
+class TreeBuilder:
+    """Builds the trees of one rule set; ``nodes`` lists every node, each one VCL sub."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.nodes: list[Tree] = []
+
+    def _name(self) -> str:
+        return f"{self.prefix}_{len(self.nodes)}"
+
+    def _split(self, items: list[tuple[str, object]], leaf: Callable[[str, list[object]], Tree]) -> Tree:
+        """Balanced tree over (key, item) pairs sorted by key."""
+        if len(items) <= LEAF:
+            node = leaf(self._name(), [item for _, item in items])
+            self.nodes.append(node)
+            return node
+        first, last = items[0][0], items[-1][0]
+        common = 0
+        while common < min(len(first), len(last)) and first[common] == last[common]:
+            common += 1
+
+        def below(key: str, t: int) -> bool:
+            return len(key) > common and ord(key[common]) < t
+
+        codes = sorted({ord(k[common]) for k, _ in items if len(k) > common})
+        # threshold t: keys whose character at `common` is below t go to "yes"; a key that
+        # ends at `common` (a prefix of the others) always goes to "no"
+        thresholds = codes[1:] + ([codes[-1] + 1] if any(len(k) <= common for k, _ in items) else [])
+        best = min(thresholds, key=lambda t: abs(2 * sum(below(k, t) for k, _ in items) - len(items)))
+        node = Split(self._name(), f"^.{{{common}}}[\\x00-\\x{best - 1:02X}]", None, None)  # type: ignore[arg-type]
+        self.nodes.append(node)
+        node.yes = self._split([(k, v) for k, v in items if below(k, best)], leaf)
+        node.no = self._split([(k, v) for k, v in items if not below(k, best)], leaf)
+        return node
+
+    def pages(self, heads: list[Head]) -> Tree | None:
+        if not heads:
+            return None
+        items = sorted((checked("path", h.path or ""), h) for h in heads)
+        return self._split(items, lambda name, hs: PageLeaf(name, hs))  # type: ignore[arg-type]
+
+    def dirs(self, heads: list[Head]) -> Tree | None:
+        """Directories nest; siblings never both prefix one path, so each level is a tree."""
+        by_path = {checked("path", h.path or ""): h for h in heads}
+        children: dict[str | None, list[str]] = {}
+        for path in sorted(by_path, key=len):
+            parent = next((path[: i + 1] for i in range(len(path) - 2, -1, -1)
+                           if path[i] == "/" and path[: i + 1] in by_path), None)
+            children.setdefault(parent, []).append(path)
+
+        def level(parent: str | None) -> Tree | None:
+            paths = sorted(children.get(parent, []))
+            if not paths:
+                return None
+            items = [(p, DirNode(by_path[p], level(p))) for p in paths]
+            return self._split(items, lambda name, nodes: DirLeaf(name, nodes))  # type: ignore[arg-type]
+
+        return level(None)
+
+
+def lookup_trees(site: SitePlan, rs: RuleSetPlan) -> tuple[Tree | None, Tree | None, list[Tree]]:
+    """(page tree, directory tree, every node) of one rule set."""
+    builder = TreeBuilder(f"cdn_{site.key}_{rs.key}")
+    pages, dirs = builder.pages(rs.pages), builder.dirs(rs.dirs)
+    return pages, dirs, builder.nodes
 
 
 def _time(value: float) -> str:
@@ -119,6 +231,7 @@ class VarnishTarget(Target):
             "backend": lambda site: self._backend(site, options),
             "lit": lambda kind, value: checked(kind, value),
             "prefix": regex_literal,
+            "lookup_trees": lookup_trees,
             "rx": re.escape,
             "purgers": [checked("ip", ip) for ip in options.purgers],
             "test_header": TEST_CLOCK_HEADER if options.clock == "header" else None,

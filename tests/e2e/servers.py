@@ -444,7 +444,7 @@ class EdgeSuite:
     @pytest.fixture
     @classmethod
     def clock_edge(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[LiveEdge]:
-        """Its own server, started just before the test: the window opens 4 s later."""
+        """Its own server, started just before the test: the window opens 6 s later."""
         yield from cls._live(origin, workdir_factory, "clock")
 
     @classmethod
@@ -452,7 +452,7 @@ class EdgeSuite:
         require(cls.executable)
         work = workdir_factory(f"{cls.engine}-{tag}")
         now = datetime.now(UTC).replace(microsecond=0)
-        start, end = now + timedelta(seconds=4), now + timedelta(seconds=7)
+        start, end = now + timedelta(seconds=6), now + timedelta(seconds=9)
         window = {"start": start.isoformat(), "end": end.isoformat()}
         policy = write_policy(work / "sites", {
             "live.example.fr": LIVE_POLICY.format(**window),
