@@ -9,6 +9,7 @@ import click
 from cache_rules.diagnostics import PolicyError, Severity
 from cdnctl import __version__
 from cdnctl.commands import api, audit, demo, edge, flush, logs, policy, reports, vendors_edge
+from cdnctl.commands import vendor_deploy
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import JSON_META, emit_json, fail, print_diagnostics
 from cdnctl.settings import DEFAULT_POLICY_DIR, Settings
@@ -61,6 +62,7 @@ logs.register(cli)
 reports.register(cli)
 edge.register(cli)
 vendors_edge.register(cli)  # after edge: adds `targets`, compile --strict
+vendor_deploy.register(cli)  # `cdnctl vendor plan|apply`
 audit.register(cli)
 flush.register(cli)
 api.register(cli)

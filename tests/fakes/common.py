@@ -27,6 +27,10 @@ class Req:
     def json(self) -> object:
         return json.loads(self.body or b"null")
 
+    def form(self) -> dict[str, str]:
+        """An ``application/x-www-form-urlencoded`` body (Fastly's config API)."""
+        return {k: v[-1] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+
 
 @dataclass
 class Reply:
@@ -63,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PURGE = do_BAN = _any
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_PURGE = do_BAN = _any
 
     def log_message(self, format: str, *args: object) -> None:
         return
