@@ -52,3 +52,11 @@ def context(attempts: int = 4) -> tuple[RunContext, list[float]]:
     slept: list[float] = []
     return RunContext(deadline=Deadline(120), retry=RetryPolicy(attempts=attempts, base=0.01, cap=0.02),
                       sleep=slept.append, rng=random.Random(0)), slept
+
+
+def add_alias(directory: Path, site: str, alias: str) -> None:
+    """A host more: the Fastly VCL (host → site mapping) changes, not only its data."""
+    path = directory / f"{site}.yaml"
+    text = path.read_text()
+    assert "aliases:" not in text
+    path.write_text(text.replace(f"site: {site}\n", f"site: {site}\naliases: [{alias}]\n", 1))

@@ -11,7 +11,7 @@ set main), dictionaries per version (same id in every clone, like Fastly) and th
 versionless items (list with ``page``/``per_page``, batch ``PATCH`` of ≤ 1,000 ops). A
 locked (activated) version refuses edits (400); a VCL name used twice is 409; validate
 answers ``{"status": "error"}`` when the main VCL contains ``invalid_marker``;
-``activate_then_fail`` activates and then answers 503 (the vendor reports a failure that
+``activate_then_fail`` (a version number) activates that version and then answers 503 (the vendor reports a failure that
 did happen). ``services[id]`` is the live state.
 """
 
@@ -35,7 +35,7 @@ class FakeFastly(FakeServer):
             s: {1: {"active": True, "locked": True, "vcl": {}, "dicts": {}}} for s in services}
         self.items: dict[str, dict[str, str]] = {}
         self.invalid_marker: str | None = None
-        self.activate_then_fail = False
+        self.activate_then_fail: int | None = None
 
     def active(self, service: str) -> int | None:
         return next((n for n, v in self.config[service].items() if v["active"]), None)
@@ -131,7 +131,7 @@ class FakeFastly(FakeServer):
             for other in versions.values():
                 other["active"] = False
             v["active"] = v["locked"] = True
-            if self.activate_then_fail:
+            if self.activate_then_fail == n:
                 return Reply(503, {"msg": "Service Unavailable", "detail": "activation did not complete"})
             return Reply(200, {"number": n, "active": True, "locked": True, "service_id": sid})
         if what and what[0] == "vcl":
