@@ -8,8 +8,7 @@ import click
 
 from cache_rules.diagnostics import PolicyError, Severity
 from cdnctl import __version__
-from cdnctl.commands import api, audit, demo, edge, flush, logs, policy, reports, vendors_edge
-from cdnctl.commands import vendor_deploy
+from cdnctl.commands import api, audit, demo, edge, flush, logs, policy, reports, vendor_deploy, vendors_edge
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import JSON_META, emit_json, fail, print_diagnostics
 from cdnctl.settings import DEFAULT_POLICY_DIR, Settings

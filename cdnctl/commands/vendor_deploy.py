@@ -119,12 +119,14 @@ def plan_cmd(settings: Settings, vendors: tuple[str, ...], sites: tuple[str, ...
             return
         _print_plans(units.plans, units.skipped, with_diff)
         if errors:
-            raise CdnctlError(f"{len(errors)} vendor config(s) could not be planned (see above)", Exit.INVALID)
+            raise CdnctlError(f"{len(errors)} vendor config(s) could not be planned (see above)",
+                              Exit.INVALID)
     finally:
         units.close()
 
 
-def _render(report: ApplyReport, change: Change | None, journal: Path, skipped: list[str], as_json: bool) -> None:
+def _render(report: ApplyReport, change: Change | None, journal: Path, skipped: list[str],
+            as_json: bool) -> None:
     status = report.status
     code = Exit.OK if report.ok else (Exit.PARTIAL if status == "partial" else Exit.INVALID)
     if as_json:
@@ -194,7 +196,8 @@ def apply_cmd(settings: Settings, vendors: tuple[str, ...], sites: tuple[str, ..
     finally:
         units.close()
     change = record(report, who=who or current_user(), requested_at=when, journal_path=journal,
-                    vendors_file=str(vendors_path), policy_dir=str(settings.policy_dir), audit_dir=audit.directory)
+                    vendors_file=str(vendors_path), policy_dir=str(settings.policy_dir),
+                    audit_dir=audit.directory)
     _render(report, change, journal, units.skipped, as_json)  # type: ignore[arg-type]
 
 

@@ -91,7 +91,8 @@ class UnitResult:
 
     def to_json(self) -> dict[str, object]:
         return {"vendor": self.vendor, "site": self.site, "id": self.ident, "status": self.status,
-                "message": self.message, "done": self.done, "not_done": self.not_done, "version": self.version,
+                "message": self.message, "done": self.done, "not_done": self.not_done,
+                "version": self.version,
                 "effective_at": self.effective_at.isoformat() if self.effective_at else None,
                 "calls": self.calls}
 
@@ -115,7 +116,7 @@ class Deployer(ABC):
     def calls(self) -> int:
         return 0
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook)
         """Release connections."""
 
 
@@ -202,7 +203,8 @@ def apply_plans(plans: Sequence[VendorPlan], deployers: dict[str, Deployer]) -> 
             result = deployer.apply(p)
         except Exception as exc:  # a bug must not hide the other units' results
             result = UnitResult(p.vendor, p.site, p.ident, "partial",
-                                f"{type(exc).__name__}: {exc}", not_done=["unknown: run `cdnctl vendor plan`"])
+                                f"{type(exc).__name__}: {exc}",
+                                not_done=["unknown: run `cdnctl vendor plan`"])
         result.calls = deployer.calls()
         units.append(result)
     return ApplyReport(list(plans), units)
@@ -280,9 +282,10 @@ def plan_units(policy: Policy, config: object, vendors: Sequence[str] = (), site
                                f"{account.vendor}`)")
                 continue
             if len(users[ident]) > 1:
+                kind = "zone" if account.vendor == "cloudflare" else "service"
                 plans.append(VendorPlan(account.vendor, site.site, ident, "error",
                                         error=f"{ident} serves {', '.join(users[ident])}: one site per "
-                                              f"{account.vendor} {'zone' if account.vendor == 'cloudflare' else 'service'}"))
+                                              f"{account.vendor} {kind}"))
                 continue
             site_policy, compiled, options = site_plan(policy, site.site)
             try:
@@ -318,7 +321,8 @@ def record(report: ApplyReport, *, who: str, requested_at: datetime, journal_pat
         JsonlChangeLog(Path(str(journal_path))).append(change)
     sites = sorted({u.site for u in report.units})
     Journal(Path(str(audit_dir)) if audit_dir else None).record(
-        "vendor-apply", {"applied": "ok", "unchanged": "ok"}.get(report.status, report.status), who=f"user:{who}",
+        "vendor-apply", {"applied": "ok", "unchanged": "ok"}.get(report.status, report.status),
+        who=f"user:{who}",
         site=sites[0] if len(sites) == 1 else None,
         what={"status": report.status, "units": units, "sites": sites,
               "change": change.id if change else None})

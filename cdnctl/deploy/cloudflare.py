@@ -95,7 +95,8 @@ def needs_update(live: list[dict[str, Any]] | None, compiled: list[dict[str, Any
 
 
 def ruleset_diff(live: list[dict[str, Any]], compiled: list[dict[str, Any]]) -> str:
-    return text_diff(json_text([normal(r) for r in live if ours(r)]), json_text([normal(r) for r in compiled]),
+    return text_diff(json_text([normal(r) for r in live if ours(r)]),
+                     json_text([normal(r) for r in compiled]),
                      f"{PHASE} entrypoint (cdnctl rules)")
 
 

@@ -72,8 +72,8 @@ def item_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
         return []
     lines = [f"dictionary {DICTIONARY}: {len(added)} item(s) added, {len(changed)} changed, "
              f"{len(removed)} removed"]
-    listed = [f"  + {k} = {after[k]}" for k in added] + [f"  ~ {k}: {before[k]} → {after[k]}" for k in changed] \
-        + [f"  - {k}" for k in removed]
+    listed = [f"  + {k} = {after[k]}" for k in added] \
+        + [f"  ~ {k}: {before[k]} → {after[k]}" for k in changed] + [f"  - {k}" for k in removed]
     lines += listed[:SHOWN]
     if len(listed) > SHOWN:
         lines.append(f"  … and {len(listed) - SHOWN} more")
@@ -97,7 +97,8 @@ def compiled_config(compiled: SitePlan, options: CompileOptions) -> tuple[str, d
 class FastlyDeployer(Deployer):
     vendor = "fastly"
 
-    def __init__(self, service: str, token: str, ctx: RunContext, api: str = "https://api.fastly.com") -> None:
+    def __init__(self, service: str, token: str, ctx: RunContext,
+                 api: str = "https://api.fastly.com") -> None:
         super().__init__(service)
         self.http = ConfigHTTP(api, {"Fastly-Key": token},
                                lambda r: json_message(r, "detail", "msg", "message"), ctx)
@@ -151,7 +152,8 @@ class FastlyDeployer(Deployer):
         same = vcl_same and dict_id is not None and live_items == items and active is not None
         current = {"active": active, "base": base, "vcl": live_text if live_vcl else None,
                    "dictionary_id": dict_id, "items": live_items}
-        desired = {"vcl": vcl, "items": items, "items_only": vcl_same and dict_id is not None and active is not None}
+        items_only = vcl_same and dict_id is not None and active is not None
+        desired = {"vcl": vcl, "items": items, "items_only": items_only}
         version = str(active) if active is not None else None
         if same:
             return VendorPlan(self.vendor, site.site, self.ident, "unchanged", notes=notes, current=current,
@@ -165,8 +167,10 @@ class FastlyDeployer(Deployer):
         if dict_id is None:
             changes.append(f"+ dictionary {DICTIONARY}")
         changes += item_changes(live_items, items)
-        diff = (text_diff(live_text, vcl, f"VCL {VCL_NAME}") if not vcl_same else "") + items_diff(live_items, items)
-        return VendorPlan(self.vendor, site.site, self.ident, "update" if live_vcl else "create", changes, diff,
+        diff = (text_diff(live_text, vcl, f"VCL {VCL_NAME}") if not vcl_same else "") \
+            + items_diff(live_items, items)
+        action = "update" if live_vcl else "create"
+        return VendorPlan(self.vendor, site.site, self.ident, action, changes, diff,
                           notes=notes, current=current, desired=desired, version=version)
 
     # writes
@@ -182,7 +186,8 @@ class FastlyDeployer(Deployer):
         try:
             active, _ = self.active_version()
         except ApiError as exc:
-            return result("failed", f"nothing changed: cannot read the service versions: {exc}", ["everything"])
+            return result("failed", f"nothing changed: cannot read the service versions: {exc}",
+                          ["everything"])
         if active != cur["active"]:
             return result("failed", f"nothing changed: conflict: active version is {active}, plan read "
                                     f"{cur['active']}; run plan again", ["everything"])
@@ -257,7 +262,8 @@ class FastlyDeployer(Deployer):
         try:
             self.http.call("PUT", f"{self.svc}/version/{new}/activate")
         except (ApiError, Conflict) as exc:
-            return self._rollback(cur, done, result, f"activation of version {new} failed: {exc}", ["activate"],
+            return self._rollback(cur, done, result, f"activation of version {new} failed: {exc}",
+                                  ["activate"],
                                   restore_items=live_dict, new=new)
         done.append(f"version {new} activated")
         return result("applied", f"version {cur['active']} → {new}", [], str(new))
@@ -289,7 +295,7 @@ class FastlyDeployer(Deployer):
                 done.append(f"previous dictionary items restored ({len(cur['items'])})")
         if problems:
             return result("partial", f"{why}; rollback incomplete: {'; '.join(problems)}",
-                          not_done + ["rollback"])
+                          [*not_done, "rollback"])
         return result("rolled-back", f"{why}; rolled back: version {cur['active']} active, previous items in "
                                      "place", not_done, str(cur["active"]))
 

@@ -70,7 +70,7 @@ class FakeFastly(FakeServer):
 
     # -- config API ------------------------------------------------------------------------
 
-    def configure(self, req: Req, sid: str, rest: list[str]) -> Reply:  # noqa: C901 (one router)
+    def configure(self, req: Req, sid: str, rest: list[str]) -> Reply:
         versions = self.config[sid]
         m = req.method
         if rest[0] == "dictionary":  # /service/{sid}/dictionary/{id}/items
