@@ -25,6 +25,9 @@ from cdnctl.cli import cli
 from tests.cases import CASES_POLICY_DIR, load_cases_policy
 
 TARGET_NAMES = sorted(TARGETS)
+# the open-source engines this file checks with the engine itself; every target gets the
+# hostile-value and CLI tests
+ENGINES = {"varnish": "vcl 4.1", "nginx": "# Generated"}  # target → first line of its config
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sites"
 HOSTILE = ['"', "\n", "\r", "{", "}", "${x}", "$(id)", "a b", "\\", ";", "'", "*", "`", "\x00", "é"]
 
@@ -78,7 +81,7 @@ def test_checked_refuses_outside_alphabet() -> None:
             checked(kind, value)
 
 
-@pytest.mark.parametrize("target", TARGET_NAMES)
+@pytest.mark.parametrize("target", sorted(ENGINES))
 def test_engine_rejection_carries_the_engine_message(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = TARGETS[target]
     if shutil.which(engine.engine) is None:
@@ -97,7 +100,7 @@ def test_engine_rejection_carries_the_engine_message(target: str, monkeypatch: p
     assert re.search(r"Line \d+ Pos \d+|nginx\.conf:\d+", err.value.output), err.value.output
 
 
-@pytest.mark.parametrize("target", TARGET_NAMES)
+@pytest.mark.parametrize("target", sorted(ENGINES))
 def test_frozen_and_live_configs_pass_the_engine_check(target: str) -> None:
     if shutil.which(TARGETS[target].engine) is None:
         pytest.skip("engine not installed")
@@ -125,8 +128,11 @@ def test_cli_compile_writes_and_reports(target: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["ok"] and data["target"] == target and len(data["sites"]) == 3
-    assert [Path(f).name for f in data["files"]] == [TARGETS[target].main]
-    assert (out / TARGETS[target].main).read_text().startswith(("vcl 4.1", "# Generated"))
+    assert TARGETS[target].main in [Path(f).name for f in data["files"]]
+    assert all(Path(f).is_file() for f in data["files"])
+    if target in ENGINES:  # one config file, which the engine loads
+        assert [Path(f).name for f in data["files"]] == [TARGETS[target].main]
+        assert (out / TARGETS[target].main).read_text().startswith(ENGINES[target])
     assert data["check"] is not None or data["check_skipped"]
 
 
