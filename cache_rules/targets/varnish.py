@@ -26,6 +26,12 @@ Purge: ``PURGE <url>`` removes that URL of the Host's site (every Vary variant);
 site's matching URLs (lurker-friendly). Both only from the ``cdn_purgers`` ACL,
 403 from anywhere else.
 
+Scale (measured on this 2-core machine, Varnish 7.1): rendering 10,000 page + 1,000
+directory rules takes 0.2 s, but ``varnishd -C`` needs about 3 ms per page rule
+(10,000 pages: 90 s, 17 MB of C) and ``vcl.load`` adds the C compiler on top — raise
+varnishd's ``cli_timeout`` for such policies. Requests pay O(log n) regex tests on a
+miss and nothing on a hit.
+
 Access log: run ``varnishncsa -F`` with :data:`VARNISHNCSA_FORMAT`::
 
     %h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D
