@@ -396,6 +396,7 @@ def decide_like_resolver(edge: Edge, policy: Policy, host: str, path: str, conte
 # -- the suite every engine runs ------------------------------------------------------
 
 RANDOM_SEEDS = (1, 2, 3, 4)
+FROZEN_AT = "2031-04-25T23:00:00+02:00"  # inside the election-night window of the case table
 
 _LOG_LINE = re.compile(
     r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\S+) '
@@ -486,6 +487,23 @@ class EdgeSuite:
     def test_case_table(self, cases_edge: tuple[Edge, Policy], case: Case) -> None:
         edge, policy = cases_edge
         problems = replay(edge, policy, case, self.caps_at_boundary)
+        assert not problems, problems
+
+    def test_frozen_config_decides_for_its_instant(self, origin: Origin,
+                                                    workdir_factory: Callable[[str], Path]) -> None:
+        """compile --at: the config ignores the clock; every case at that instant holds."""
+        require(self.executable)
+        at = datetime.fromisoformat(FROZEN_AT)
+        cases = [c for c in load_cases() if c.at == at]
+        assert len(cases) >= 5
+        policy = load_cases_policy()
+        edge = self.make_edge(workdir_factory(self.engine + "-frozen"))
+        edge.start(compile_policy(policy, self.engine, options=self.options(edge, origin, clock="frozen", at=at,
+                                                                           check=False)))
+        try:
+            problems = [f"{c.id}: {p}" for c in cases for p in replay(edge, policy, c, caps_at_boundary=False)]
+        finally:
+            edge.stop()
         assert not problems, problems
 
     @pytest.mark.parametrize("seed", RANDOM_SEEDS)
