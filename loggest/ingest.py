@@ -13,6 +13,7 @@ nothing counted twice.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 import zlib
@@ -55,6 +56,7 @@ class FileResult:
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)   # publication manifests read (not log files)
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -85,6 +87,7 @@ class IngestReport:
                        "pending": self.count("pending"), "lines": self.lines, "records": self.records,
                        "quarantined": self.quarantined, "seconds": round(self.seconds, 3)},
             "alarms": self.alarms,
+            "manifests": self.manifests,
         }
 
 
@@ -332,6 +335,58 @@ def _ranges(days: list[date]) -> Iterator[tuple[date, date]]:
         yield start, prev
 
 
+# ---- publication manifests (loggest.publish): sequence numbers per site ----
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+def record_manifest(store: ClickHouseStore, src: SourceFile) -> tuple[str | None, str]:
+    """Keep a publication manifest in the file manifest (status ``manifest``) → (site, problem)."""
+    try:
+        data = json.loads(src.path.read_text())
+        site, seq = str(data["site"]).lower(), int(data["sequence"])
+        replaces = [int(n) for n in data.get("replaces", [])]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"{src.name}: unreadable publication manifest ({exc})"
+    sha, size = checksum(src.path)
+    if store.file_by_sha(sha) is None:
+        store.put_file(FileEntry(sha, file_id_of(sha), src.name, src.source, size, "manifest", "manifest",
+                                 json.dumps({"sequence": seq, "replaces": replaces, "file": data.get("file"),
+                                             "sha256": data.get("sha256"), "lines": data.get("lines")}),
+                                 sites=[site], file_day=name_day(src.name)))
+    return site, ""
+
+
+def sequence_gaps(store: ClickHouseStore, sites: Iterable[str]) -> list[str]:
+    """Alarms for sequence numbers never seen between a site's first and last manifest
+    (numbers a re-publication ``replaces`` count as seen)."""
+    seen: dict[str, set[int]] = {}
+    for e in store.files("manifest"):
+        try:
+            meta = json.loads(e.reason)
+        except ValueError:
+            continue
+        for s in e.sites:
+            seen.setdefault(s, set()).update([int(meta["sequence"]), *meta.get("replaces", [])])
+    alarms = []
+    for site in sorted(set(sites)):
+        nums = seen.get(site, set())
+        if len(nums) < 2:
+            continue
+        missing = [n for n in range(min(nums), max(nums) + 1) if n not in nums]
+        runs: list[tuple[int, int]] = []
+        for n in missing:
+            if runs and runs[-1][1] == n - 1:
+                runs[-1] = (runs[-1][0], n)
+            else:
+                runs.append((n, n))
+        for a, b in runs:
+            span = str(a) if a == b else f"{a}..{b}"
+            alarms.append(f"{site}: sequence gap: publication(s) {span} never received "
+                          f"(manifests {min(nums)}..{max(nums)})")
+    return alarms
+
+
 def ingest(
     store: ClickHouseStore,
     files: Iterable[SourceFile],
@@ -341,7 +396,16 @@ def ingest(
 ) -> IngestReport:
     report = IngestReport()
     sites: set[str] = set()
+    manifest_sites: set[str] = set()
     for src in files:
+        if src.name.endswith(MANIFEST_SUFFIX) and src.ready and not src.failed:
+            site, problem = record_manifest(store, src)
+            report.manifests.append(src.name)
+            if site:
+                manifest_sites.add(site)
+            if problem:
+                report.alarms.append(problem)
+            continue
         result = ingest_file(store, src, opts, progress)
         report.files.append(result)
         if on_file:
@@ -350,5 +414,6 @@ def ingest(
             entry = store.file_by_sha(result.sha256)
             if entry is not None:
                 sites.update(entry.sites)
-    report.alarms = missing_days(store, sites)
+    report.alarms += missing_days(store, sites)
+    report.alarms += sequence_gaps(store, manifest_sites | sites)
     return report

@@ -54,7 +54,7 @@ def _format(spec: str, site: str | None) -> LogFormat:
 
 @click.group()
 def logs() -> None:
-    """Ingest CDN access logs into ClickHouse (exactly once) and inspect them."""
+    """Ingest CDN access logs into ClickHouse (exactly once), inspect them, publish them to sites."""
 
 
 @logs.command("ingest")
@@ -403,6 +403,55 @@ def export_cmd(site: str, day_from: str, day_to: str, output: Path, store: str |
     console.print(f"wrote {count:,} record(s) of {escape(site)} ({lo}..{hi}) to {escape(str(output))}")
     if count == 0:
         err_console.print(f"[yellow]warning:[/] no record of {escape(site)} in that period")
+
+
+@logs.command("publish")
+@click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The day to publish (Europe/Paris).")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              envvar="CDNCTL_PUBLISH_CONFIG", show_envvar=True,
+              help="Publish config: node logs, output dir, per-site SFTP account and recipients.")
+@click.option("--logs", "logs_path", type=click.Path(path_type=Path), default=None,
+              help="Directory (or file) of the edge nodes' access logs [default: 'logs:' of the config].")
+@click.option("--format", "fmt", default=None,
+              help="Format of the node logs [default: 'format:' of the config, else nginx-cdn].")
+@click.option("--site", "sites", multiple=True, help="Only this site (repeatable) [default: every site].")
+@json_option
+def publish_cmd(day: str, config_path: Path, logs_path: Path | None, fmt: str | None, sites: tuple[str, ...],
+                as_json: bool) -> None:
+    """Publish a day's logs to each site: W3C file + manifest over SFTP, then an e-mail notice.
+
+    Idempotent: an unchanged day keeps its sequence number and is neither uploaded nor
+    notified again; a changed day gets the next number. Exit 0 when every site is
+    published or unchanged, 3 when a site failed (the others proceed), 1/2 on bad input.
+    """
+    from loggest.publish import PublishError, load_config, publish
+
+    when = _day(day, "--date")
+    assert when is not None
+    try:
+        config = load_config(config_path)
+        report = publish(config, when, logs_path, fmt, sites or None)
+    except PublishError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    except FormatError as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        sp = report.split
+        for r in report.sites:
+            if r.status == "failed":
+                err_console.print(f"[red]failed[/] {escape(r.site)}: {escape(r.error)}")
+                continue
+            mailed = f", notice to {escape(', '.join(r.notified))}" if r.notified else ""
+            console.print(f"[green]{r.status}[/] {escape(r.file)}: {r.lines:,} lines, sequence {r.sequence}"
+                          f"{'' if r.uploaded else ' (already on the account)'}{mailed}")
+        console.print(f"{len(sp.inputs)} node file(s), {sp.read:,} lines read, "
+                      f"{sp.other_days:,} of other days, {sp.unparsed:,} unparsed")
+        for host, n in sorted(sp.unconfigured.items()):
+            err_console.print(f"[yellow]warning:[/] {n:,} line(s) of {escape(host)}: site not in the config")
+    if any(r.status == "failed" for r in report.sites):
+        raise SystemExit(int(Exit.PARTIAL))
 
 
 def register(group: click.Group) -> None:
