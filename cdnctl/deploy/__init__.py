@@ -5,8 +5,9 @@ over this package; one module per vendor holds its API client and its plan/apply
 
 - :mod:`cdnctl.deploy.cloudflare` — Rulesets API, phase ``http_request_cache_settings``;
 - :mod:`cdnctl.deploy.fastly` — service versions, custom VCL, edge dictionary;
+- :mod:`cdnctl.deploy.cloudfront` — distribution cache behaviors, cache policies, Lambda@Edge;
 
-(CloudFront and Akamai deploys are not built yet: ``cdnctl vendor plan`` says so per site.)
+(The Akamai deploy is not built yet: ``cdnctl vendor plan`` says so per site.)
 
 Like ``cdnctl plan`` / ``apply`` for the edge fleet (Terraform's model):
 
@@ -39,7 +40,7 @@ from cache_rules.targets import CompileOptions
 from cache_rules.targets.base import plan_sites
 from cache_rules.targets.plan import SitePlan
 
-DEPLOYABLE = ("cloudflare", "fastly")  # vendors whose config apply is built
+DEPLOYABLE = ("cloudflare", "fastly", "cloudfront")  # vendors whose config apply is built
 UNIT_STATUSES = ("applied", "unchanged", "failed", "rolled-back", "partial")
 
 
@@ -238,6 +239,14 @@ def make_deployer(vendor: str, settings: dict[str, object], ident: str, ctx: obj
 
         return FastlyDeployer(ident, secret_from_env(settings, "FASTLY_API_TOKEN", name), ctx,  # type: ignore[arg-type]
                               api=str(settings.get("api") or "https://api.fastly.com"))
+    if vendor == "cloudfront":  # credentials: boto3's usual chain (env, ~/.aws, role)
+        from cdnctl.deploy.cloudfront import CloudFrontDeployer
+
+        endpoint = settings.get("endpoint_url") or settings.get("api")
+        role = settings.get("lambda_role")
+        return CloudFrontDeployer(ident, ctx, endpoint_url=str(endpoint) if endpoint else None,  # type: ignore[arg-type]
+                                  region=str(settings.get("region") or "us-east-1"),
+                                  lambda_role=str(role) if role else None)
     raise ValueError(f"{vendor}: config deploy not built")
 
 
@@ -282,7 +291,8 @@ def plan_units(policy: Policy, config: object, vendors: Sequence[str] = (), site
                                f"{account.vendor}`)")
                 continue
             if len(users[ident]) > 1:
-                kind = "zone" if account.vendor == "cloudflare" else "service"
+                kind = {"cloudflare": "zone", "cloudfront": "distribution", "akamai": "property"}.get(
+                    account.vendor, "service")
                 plans.append(VendorPlan(account.vendor, site.site, ident, "error",
                                         error=f"{ident} serves {', '.join(users[ident])}: one site per "
                                               f"{account.vendor} {kind}"))
