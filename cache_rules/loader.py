@@ -128,6 +128,9 @@ class _Walker:
     def __init__(self, file: str) -> None:
         self.file = file
         self.diags: list[Diagnostic] = []
+        # Rule ids are unique across the whole site, override windows included: edges
+        # report the winning id (X-Cache-Rule), which must name one rule only.
+        self.rule_ids: dict[str, int] = {}
 
     # -- helpers -------------------------------------------------------------------
     def loc(self, node: yaml.Node) -> Location:
@@ -290,7 +293,7 @@ class _Walker:
     def rules(self, node: yaml.Node, groups: dict[str, tuple[str, ...]], what: str,
               window: int | None) -> list[Rule]:
         out: list[Rule] = []
-        ids: dict[str, int] = {}
+        ids = self.rule_ids
         prefix = "" if window is None else f"o{window + 1}."
         for n, rnode in enumerate(self.sequence(node, what), start=1):
             rule = self.rule(rnode, groups, f"{prefix}r{n}", window)

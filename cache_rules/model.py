@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from cache_rules.diagnostics import Location
-from cache_rules.values import format_duration
+from cache_rules.values import format_duration, host_key
 
 
 class PathRank(IntEnum):
@@ -124,7 +124,7 @@ class Policy:
     sites: dict[str, SitePolicy] = field(default_factory=dict)
 
     def site_for_host(self, host: str) -> SitePolicy | None:
-        host = host.lower().rstrip(".")
+        host = host_key(host)
         found = self.sites.get(host)
         if found is not None:
             return found

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from cache_rules.model import Override, PathRank, Policy, Rule, SitePolicy, TypeRank
-from cache_rules.values import normalize_content_type, normalize_path, pattern_matches
+from cache_rules.values import host_key, normalize_content_type, normalize_path, pattern_matches
 
 _content_type = lru_cache(maxsize=1024)(normalize_content_type)
 
@@ -159,7 +159,7 @@ class Resolver:
                 self._sites[host] = resolver
 
     def for_host(self, host: str) -> SiteResolver | None:
-        return self._sites.get(host.lower().rstrip("."))
+        return self._sites.get(host_key(host))
 
     def decide(self, request: Request, at: datetime | None = None) -> Decision:
         resolver = self.for_host(request.site)

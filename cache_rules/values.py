@@ -177,6 +177,14 @@ def parse_host(value: object, what: str = "host") -> str:
     return host
 
 
+def host_key(host: str) -> str:
+    """A Host header as sites are keyed: lower case, no trailing dot, no ``:port``."""
+    name, sep, port = host.strip().rpartition(":")
+    if sep and port.isdigit() and "]" not in port:
+        host = name
+    return host.lower().rstrip(".")
+
+
 def parse_origin(value: object) -> str:
     """The origin URL: ``http(s)://host[:port][/base]``, no credentials, no query."""
     if not isinstance(value, str):

@@ -81,6 +81,9 @@ BAD = [
     ("bad rule id", GOOD + "  - {page: /a, ttl: 1m, id: 'a b'}\n", ("value", 5, 29)),
     ("repeated rule id", GOOD + "  - {page: /a, ttl: 1m, id: x}\n  - {page: /b, ttl: 1m, id: x}\n",
      ("duplicate-id", 6, 5)),
+    ("rule id reused in a window", GOOD + "  - {page: /a, ttl: 1m, id: x}\noverrides:\n"
+     "  - {from: 2027-01-01T00:00:00Z, until: 2027-01-02T00:00:00Z, reason: r, rules: [{page: /a, ttl: 2m, id: x}]}\n",
+     ("duplicate-id", 7, 82)),
     ("missing default", HEAD + "rules:\n  - {page: /a, ttl: 1m}\n", ("missing-default", 1, 1)),
     ("duplicate selector", GOOD + "  - {directory: /a/, ttl: 1m}\n  - {directory: /a/, ttl: 2m}\n",
      ("duplicate-selector", 6, 5)),

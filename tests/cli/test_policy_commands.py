@@ -120,6 +120,11 @@ def test_explain_override_window_boundaries() -> None:
     assert paris["override"] == "presidential election, first round night"
 
 
+def test_explain_accepts_a_host_header_with_port() -> None:
+    data = json.loads(explain("--site", "WWW.Interieur.gouv.fr.:443", "--path", "/", "--json").stdout)
+    assert data["site"] == INTERIEUR
+
+
 def test_explain_disabled_site_and_alias() -> None:
     off = json.loads(explain("--site", "journees-patrimoine.gouv.fr", "--path", "/", "--content-type", "text/html",
                              "--at", "2027-06-01T10:00:00+02:00", "--json").stdout)
