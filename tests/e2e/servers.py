@@ -608,10 +608,12 @@ class EdgeSuite:
     def test_access_log_line(self, live_edge: LiveEdge) -> None:
         edge = live_edge.edge
         self._hit(edge, "www.live.example.fr", "/logged?x=1", {"User-Agent": "e2e-agent"})
-        lines = []
+        lines: list[str] = []
         for _ in range(50):  # varnishncsa/nginx write the record after the response
             lines = [ln for ln in self.access_log(edge) if "/logged?x=1" in ln]
-            if len(lines) >= 2:
+            # The MISS lines may be written before the HIT's: wait for the HIT's own line.
+            last = _LOG_LINE.match(lines[-1]) if lines else None
+            if len(lines) >= 2 and last is not None and last["cache"] == "HIT":
                 break
             time.sleep(0.1)
         assert len(lines) >= 2, self.access_log(edge)[-5:]
