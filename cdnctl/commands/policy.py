@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from rich.markup import escape
@@ -14,22 +12,11 @@ from cache_rules.resolve import SiteResolver, candidates
 from cache_rules.serialize import decision_json, site_json
 from cache_rules.values import format_duration
 from cdnctl.errors import CdnctlError, Exit
+from cdnctl.options import PARIS, parse_at
 from cdnctl.output import console, emit_json, json_option, print_diagnostics
 from cdnctl.settings import Settings
 
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def parse_at(value: str | None) -> datetime:
-    """``--at``: ISO 8601; without an offset the time is read in Europe/Paris."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise CdnctlError(f"--at {value!r} is not ISO 8601 (e.g. 2027-04-25T21:00:00+02:00)",
-                          Exit.USAGE) from None
-    return at.replace(tzinfo=PARIS) if at.tzinfo is None else at
+__all__ = ["explain", "parse_at", "register", "sites", "validate"]
 
 
 @click.command()

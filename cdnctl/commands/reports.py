@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cdnctl.commands.logs import opened, store_option
 from cdnctl.errors import CdnctlError, Exit
+from cdnctl.options import parse_at
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
 from reports import documents, metrics
@@ -58,14 +59,7 @@ def _month(value: str) -> tuple[int, int]:
 
 
 def _as_of(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise CdnctlError(f"--as-of {value!r} is not ISO 8601 (e.g. 2025-05-02T12:00:00+02:00)",
-                          Exit.USAGE) from None
-    return at.replace(tzinfo=PARIS) if at.tzinfo is None else at
+    return parse_at(value, "--as-of")
 
 
 def _local(ts: datetime | None) -> str:
