@@ -8,7 +8,19 @@ import click
 
 from cache_rules.diagnostics import PolicyError, Severity
 from cdnctl import __version__
-from cdnctl.commands import api, audit, demo, edge, flush, logs, policy, reports, vendor_deploy, vendors_edge
+from cdnctl.commands import (
+    api,
+    audit,
+    demo,
+    edge,
+    flush,
+    logs,
+    policy,
+    reports,
+    simulate,
+    vendor_deploy,
+    vendors_edge,
+)
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import JSON_META, emit_json, fail, print_diagnostics
 from cdnctl.settings import DEFAULT_POLICY_DIR, Settings
@@ -58,6 +70,7 @@ def cli(ctx: click.Context, policy_dir: Path) -> None:
 policy.register(cli)
 demo.register(cli)
 logs.register(cli)
+simulate.register(cli)  # adds `logs simulate` to the logs group
 reports.register(cli)
 edge.register(cli)
 vendors_edge.register(cli)  # after edge: adds `targets`, compile --strict

@@ -25,7 +25,8 @@ from cdnctl.output import console
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 INTERIEUR = "www.interieur.gouv.fr"
-PATRIMOINE = "www.journees-patrimoine.gouv.fr"
+PATRIMOINE = "www.journees-patrimoine.gouv.fr"  # off the CDN but for its September window
+SOMMET = "www.france2030-sommet.gouv.fr"
 
 # (site, path, content type, time) requests that show each kind of rule deciding.
 SAMPLES = [
@@ -35,7 +36,7 @@ SAMPLES = [
     (INTERIEUR, "/espace-agents/login", "text/html", None),
     (INTERIEUR, "/resultats/2027/national.html", "text/html", "2027-04-25T21:00:00+02:00"),
     (INTERIEUR, "/resultats/2027/national.html", "text/html", "2027-05-02T12:00:00+02:00"),
-    ("www.france2030-sommet.gouv.fr", "/programme.html", "text/html", None),
+    (SOMMET, "/programme.html", "text/html", None),
     (PATRIMOINE, "/carte/index.html", "text/html", "2027-09-18T10:00:00+02:00"),
     (PATRIMOINE, "/carte/index.html", "text/html", "2027-06-01T10:00:00+02:00"),
 ]
@@ -52,20 +53,27 @@ def steps(examples: Path, work: Path) -> Iterator[tuple[str, list[str]]]:
     for target in ("varnish", "nginx"):
         yield f"Compile the {target} edge config", ["compile", "--target", target, "-o",
                                                      str(work / "edge" / target)]
-    yield "Ingest CDN access logs (nginx edge format)", ["logs", "ingest", "--format", "nginx-cdn",
-                                                         "--settle", "0", str(logs)]
+    edge_logs = str(work / "edge-logs")
+    yield "Simulate a week of edge logs that follow the policies (election night included)", [
+        "logs", "simulate", "--from", "2027-04-19", "--days", "7", "--requests-per-day", "8000",
+        "--site", INTERIEUR, "--site", SOMMET, "-o", edge_logs]
+    yield "Ingest the edge logs (nginx edge format)", ["logs", "ingest", "--format", "nginx-cdn",
+                                                       "--settle", "0", edge_logs]
     yield "Ingest a W3C extended log", ["logs", "ingest", "--format", "w3c", "--site", PATRIMOINE,
                                         "--settle", "0", str(logs / "w3c")]
     yield "Ingest again: every file is skipped (exactly once)", ["logs", "ingest", "--format", "nginx-cdn",
-                                                                 "--settle", "0", str(logs)]
-    yield "Traffic statistics of the election weekend", [
-        "report", "stats", "--site", INTERIEUR, "--from", "2027-04-24", "--to", "2027-04-26", "--top", "5"]
+                                                                 "--settle", "0", edge_logs]
+    yield "Traffic statistics of the week", [
+        "report", "stats", "--site", INTERIEUR, "--from", "2027-04-19", "--to", "2027-04-25", "--top", "5"]
     for register in ("incidents", "changes", "probes"):
         yield f"Import the {register} register", [register, "import", str(registers / f"{register}.csv")]
     yield "Monthly quality indicators", ["report", "qs", "--month", "2026-04",
                                          "--as-of", "2026-05-15T00:00:00+02:00"]
     yield "Weekly report (HTML, CSV, XLSX, JSON)", [
         "report", "weekly", "--site", INTERIEUR, "--week", "2027-W16", "--out", str(work / "reports")]
+    yield "Monthly report (QS-01..QS-07 and traffic)", [
+        "report", "monthly", "--month", "2027-04", "--as-of", "2027-05-15T00:00:00+02:00",
+        "--out", str(work / "reports")]
 
 
 @contextmanager

@@ -184,12 +184,13 @@ def test_demo_runs_the_main_job_on_bundled_examples(tmp_path: Path) -> None:
     assert out.count("$ cdnctl explain") == 9
     assert "CACHED for 10s" in out  # the election-night override decides
     assert "fidelity: every rule honoured exactly by varnish" in out
-    assert "1,652 lines → 1,650 records, 2 quarantined" in out
-    assert "0 ingested, 3 skipped" in out  # the second ingest changes nothing
+    assert "7 file(s): 7 ingested" in out and "112,000 lines → 112,000 records, 0 quarantined" in out
+    assert "0 ingested, 7 skipped" in out  # the second ingest changes nothing
     assert "demo: every step succeeded" in out
     # Everything it wrote stayed in the work directory.
     assert (tmp_path / "edge" / "varnish" / "cdn.vcl").is_file()
     assert (tmp_path / "reports" / "weekly-www.interieur.gouv.fr-2027-W16.html").is_file()
+    assert list((tmp_path / "reports").glob("monthly-2027-04*.html"))
 
 
 def test_demo_fails_loudly_when_a_step_fails(tmp_path: Path) -> None:
