@@ -7,7 +7,7 @@ over this package; one module per vendor holds its API client and its plan/apply
 - :mod:`cdnctl.deploy.fastly` — service versions, custom VCL, edge dictionary;
 - :mod:`cdnctl.deploy.cloudfront` — distribution cache behaviors, cache policies, Lambda@Edge;
 
-(The Akamai deploy is not built yet: ``cdnctl vendor plan`` says so per site.)
+- :mod:`cdnctl.deploy.akamai` — PAPI: new property version, rule tree, STAGING then PRODUCTION.
 
 Like ``cdnctl plan`` / ``apply`` for the edge fleet (Terraform's model):
 
@@ -40,7 +40,7 @@ from cache_rules.targets import CompileOptions
 from cache_rules.targets.base import plan_sites
 from cache_rules.targets.plan import SitePlan
 
-DEPLOYABLE = ("cloudflare", "fastly", "cloudfront")  # vendors whose config apply is built
+DEPLOYABLE = ("cloudflare", "fastly", "cloudfront", "akamai")  # vendors whose config apply is built
 UNIT_STATUSES = ("applied", "unchanged", "failed", "rolled-back", "partial")
 
 
@@ -226,7 +226,7 @@ class Units:
 
 def make_deployer(vendor: str, settings: dict[str, object], ident: str, ctx: object) -> Deployer:
     """The deployer of one account; raises VendorConfigError (missing credentials…)."""
-    from cdnctl.vendors import secret_from_env
+    from cdnctl.vendors import VendorConfigError, secret_from_env
 
     name = f"{vendor}:{ident}"
     if vendor == "cloudflare":
@@ -247,7 +247,36 @@ def make_deployer(vendor: str, settings: dict[str, object], ident: str, ctx: obj
         return CloudFrontDeployer(ident, ctx, endpoint_url=str(endpoint) if endpoint else None,  # type: ignore[arg-type]
                                   region=str(settings.get("region") or "us-east-1"),
                                   lambda_role=str(role) if role else None)
+    if vendor == "akamai":
+        from cdnctl.deploy.akamai import AkamaiDeployer
+
+        if str(ident).startswith("(no property id"):
+            raise VendorConfigError(f"akamai: {ident}")
+        emails = settings.get("notify_emails") or []
+        return AkamaiDeployer(ident, ctx, edgerc=str(settings.get("edgerc") or "~/.edgerc"),  # type: ignore[arg-type]
+                              section=str(settings.get("section") or "default"),
+                              api=_opt(settings.get("api")),
+                              contract_id=_opt(settings.get("contract_id")),
+                              group_id=_opt(settings.get("group_id")),
+                              notify=[str(e) for e in (emails if isinstance(emails, list) else [emails])])
     raise ValueError(f"{vendor}: config deploy not built")
+
+
+def _opt(value: object) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _ident(account: object, site: SitePolicy) -> object:
+    """The config object serving ``site``: Fastly service, Cloudflare zone, CloudFront
+    distribution, or the Akamai property of ``properties:`` (``sites:`` holds CP codes there)."""
+    sites: dict[str, object] = account.sites  # type: ignore[attr-defined]
+    if account.vendor == "akamai":  # type: ignore[attr-defined]
+        if not any(h in sites for h in site.hosts):
+            return None
+        props = account.settings.get("properties") or {}  # type: ignore[attr-defined]
+        found = next((props[h] for h in site.hosts if isinstance(props, dict) and h in props), None)
+        return found if found is not None else f"(no property id for {site.site}: add it under 'properties:')"
+    return next((sites[h] for h in site.hosts if h in sites), None)
 
 
 def plan_units(policy: Policy, config: object, vendors: Sequence[str] = (), sites: Sequence[str] = (),
@@ -277,11 +306,11 @@ def plan_units(policy: Policy, config: object, vendors: Sequence[str] = (), site
             continue
         users: dict[str, list[str]] = {}
         for site in chosen:
-            ident = next((account.sites[h] for h in site.hosts if h in account.sites), None)
+            ident = _ident(account, site)
             if ident is not None:
                 users.setdefault(str(ident), []).append(site.site)
         for site in chosen:
-            ident = next((account.sites[h] for h in site.hosts if h in account.sites), None)
+            ident = _ident(account, site)
             if ident is None:
                 continue
             ident = str(ident)
