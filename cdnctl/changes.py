@@ -18,10 +18,13 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
+
+from reports.registers import Change as RegisterChange
 
 # failed: refused or failed before anything changed; rolled-back: nodes changed, then put
 # back; partial: some node could not be put back (the fleet is half-applied).
@@ -115,3 +118,87 @@ class JsonlChangeLog:
 def current_user() -> str:
     """Who is applying: $CDNCTL_WHO (set by CI from the ticket), else the login name."""
     return os.environ.get("CDNCTL_WHO") or getpass.getuser()
+
+
+# -- the reports change register (QS-06/QS-07) --------------------------------------------
+#
+# The JSON-lines journal is the record of what cdnctl did; the ClickHouse register is what
+# the monthly QS report reads. Each applied change becomes one register row per site
+# (id ``<change id>:<site>``). Failed or rolled-back applies get no row: nothing took
+# effect, and a retry is a new change id, so a row would stay "pending" for ever.
+
+
+def register_rows(change: Change, dossier_updated_at: datetime | None = None) -> list[RegisterChange]:
+    """The register rows of one change: one per site, only when it took effect."""
+    if change.status != "applied" or change.effective_at is None:
+        return []
+    return [RegisterChange(id=f"{change.id}:{site}", site=site, requested_at=change.requested_at,
+                           effective_at=change.effective_at, dossier_updated_at=dossier_updated_at,
+                           description=f"{change.kind}: {change.what}")
+            for site in change.sites]
+
+
+@dataclass
+class RegisterUpdate:
+    """What happened to the register: said to the user, never silently skipped."""
+
+    store: str  # the store URL, password removed
+    rows: int = 0  # rows written
+    error: str | None = None  # why the register was not updated
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, object]:
+        return {"updated": self.ok, "store": self.store, "rows": self.rows, "error": self.error}
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def update_register(store_url: str | None, rows: list[RegisterChange],
+                    touch_dossier: tuple[list[RegisterChange], datetime] | None = None) -> RegisterUpdate:
+    """Upsert ``rows`` into the change register of the configured store.
+
+    ``touch_dossier`` = (rows, when): set ``dossier_updated_at`` to ``when`` on those rows,
+    keeping the register's own values of every other field (they may have been corrected
+    with ``cdnctl changes set``) and creating the rows the register does not have yet.
+
+    Never raises: the edge change has already happened when this runs, so a store that is
+    down must not turn a successful apply into a failure — the caller reports the error.
+    """
+    from loggest.store import open_store
+    from loggest.store import store_url as resolve_url
+    from reports.registers import CHANGES
+    from reports.store import ClickHouseRegisterStore
+
+    url = resolve_url(store_url)
+    update = RegisterUpdate(_redacted(url))
+    if not rows and not touch_dossier:
+        return update
+    try:
+        with open_store(url) as store:
+            register = ClickHouseRegisterStore(store.client)
+            out = list(rows)
+            if touch_dossier:
+                wanted, when = touch_dossier
+                existing = register.get(CHANGES, [r.id for r in wanted])
+                for row in wanted:
+                    current = existing.get(row.id, row)
+                    assert isinstance(current, RegisterChange)
+                    if current.dossier_updated_at is None:
+                        out.append(replace(current, dossier_updated_at=when))
+            register.upsert(CHANGES, out)
+            update.rows = len(out)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}".strip()
+        password = urlsplit(url).password
+        # the driver's messages quote the URL it was given: never print the password
+        update.error = message.replace(f":{password}@", ":***@") if password else message
+    return update

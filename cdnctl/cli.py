@@ -12,6 +12,7 @@ from cdnctl.commands import (
     api,
     audit,
     demo,
+    dossier,
     edge,
     flush,
     logs,
@@ -73,6 +74,7 @@ logs.register(cli)
 simulate.register(cli)  # adds `logs simulate` to the logs group
 reports.register(cli)
 edge.register(cli)
+dossier.register(cli)
 vendors_edge.register(cli)  # after edge: adds `targets`, compile --strict
 vendor_deploy.register(cli)  # `cdnctl vendor plan|apply`
 audit.register(cli)

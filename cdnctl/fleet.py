@@ -14,7 +14,8 @@ its engine and how cdnctl reaches it:
 Both may restrict ``sites`` and override ``origins``; ``purge`` is the URL purge
 requests go to. Fleet-wide: ``purgers`` (the ACL), ``origins``, ``state_dir``
 (default ``.cdnctl`` beside the fleet file: the last applied policy, for decision
-diffs) and ``journal`` (change records, default ``<state_dir>/changes.jsonl``).
+diffs), ``journal`` (change records, default ``<state_dir>/changes.jsonl``) and
+``dossier`` (a directory: the definition dossiers, rewritten by every apply).
 
 :func:`plan` compiles every node's config and compares it with what runs there
 (Varnish: the active VCL via ``vcl.show``; nginx: the config file). :func:`apply`
@@ -53,7 +54,7 @@ _NODE_KEYS = {
     "varnish": {"admin", "secret", "vcl_dir", "tls_proxy"},
     "nginx": {"config", "prefix", "listen", "state_dir", "access_log", "error_log"},
 }
-_FLEET_KEYS = {"nodes", "purgers", "origins", "state_dir", "journal"}
+_FLEET_KEYS = {"nodes", "purgers", "origins", "state_dir", "journal", "dossier"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -90,6 +91,7 @@ class Fleet:
     origins: dict[str, str]
     state_dir: Path
     journal: Path
+    dossier: Path | None = None  # definition dossiers, rewritten by every apply (QS-07)
 
     def options(self, node: Node) -> CompileOptions:
         return CompileOptions(
@@ -131,9 +133,10 @@ def load_fleet(path: str | os.PathLike[str]) -> Fleet:
     base = path.resolve().parent
     state_dir = base / str(raw.get("state_dir") or ".cdnctl")
     journal = base / str(raw["journal"]) if raw.get("journal") else state_dir / "changes.jsonl"
+    dossier = base / str(raw["dossier"]) if raw.get("dossier") else None
     if problems:
         raise FleetError(f"{path}: " + "; ".join(problems))
-    return Fleet(path, tuple(nodes), purgers, origins, state_dir, journal)
+    return Fleet(path, tuple(nodes), purgers, origins, state_dir, journal, dossier)
 
 
 def _origins(value: object, where: str, problems: list[str]) -> dict[str, str]:
@@ -456,6 +459,17 @@ def load_applied_policy(fleet: Fleet) -> Policy | None:
         return None
     result = load_policy_dir(directory)
     return result.policy if result.ok else None
+
+
+def _policy_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())
+            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")}
+
+
+def is_applied(fleet: Fleet, policy_dir: Path) -> bool:
+    """Whether ``policy_dir`` holds exactly the policy files of the last successful apply."""
+    applied = _applied_dir(fleet)
+    return applied.is_dir() and policy_dir.is_dir() and _policy_files(applied) == _policy_files(policy_dir)
 
 
 def save_applied_policy(fleet: Fleet, policy_dir: Path) -> None:

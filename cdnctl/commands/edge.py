@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,13 +24,22 @@ from cache_rules.targets import (
     UnsafeValue,
     compile_policy,
 )
-from cdnctl.changes import Change, JsonlChangeLog, current_user
+from cdnctl.audit import AuditError, Journal
+from cdnctl.changes import (
+    Change,
+    JsonlChangeLog,
+    RegisterUpdate,
+    current_user,
+    register_rows,
+    update_register,
+)
+from cdnctl.commands.logs import STORE_HELP
 from cdnctl.commands.policy import parse_at
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.fleet import ApplyResult, DecisionChange, Fleet, FleetError, Plan, load_fleet
 from cdnctl.fleet import apply as fleet_apply
 from cdnctl.fleet import plan as fleet_plan
-from cdnctl.output import console, emit_json, json_option
+from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
 
 
@@ -217,10 +227,38 @@ def plan_cmd(settings: Settings, fleet_path: Path, with_diff: bool, as_json: boo
         _print_plan(the_plan, with_diff)
 
 
+@dataclass
+class Records:
+    """What an apply left behind besides the nodes: audit entry, register rows, dossiers."""
+
+    audit_seq: int | None = None
+    register: RegisterUpdate | None = None
+    dossier: dict[str, object] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {"audit_seq": self.audit_seq,
+                "register": self.register.to_json() if self.register else None,
+                "dossier": self.dossier, "warnings": self.warnings}
+
+
 def run_apply(settings: Settings, fleet: Fleet, requested_at: datetime, who: str, kind: str,
-              what: str | None = None, site: str | None = None) -> tuple[ApplyResult, Change | None]:
-    """Validate, plan, apply, journal. The caller renders the result."""
+              what: str | None = None, site: str | None = None, store_url: str | None = None,
+              dossier_dir: Path | None = None) -> tuple[ApplyResult, Change | None, Records]:
+    """Validate, plan, apply, journal, then record: dossier, change register, audit.
+
+    The caller renders the result. The audit journal is checked before any node is
+    touched (a fleet change must never go unrecorded); the register and the dossier come
+    after the change and never undo it: their failures are warnings the caller shows.
+    """
+    from cdnctl.commands.dossier import regenerate
+
     policy = settings.policy()
+    journal = Journal()
+    try:
+        journal.check_writable()
+    except AuditError as exc:
+        raise CdnctlError(f"{exc}; nothing applied", Exit.INVALID) from None
     the_plan = _plan(fleet, policy)
     result = fleet_apply(fleet, policy, settings.policy_dir, the_plan)
     change = None
@@ -239,10 +277,44 @@ def run_apply(settings: Settings, fleet: Fleet, requested_at: datetime, who: str
                      "nodes": [vars(r) for r in result.nodes],
                      "decisions": [vars(d) for d in the_plan.decisions]})
         JsonlChangeLog(fleet.journal).append(change)
-    return result, change
+    records = Records()
+    dossier_dir = dossier_dir or fleet.dossier
+    if result.ok and dossier_dir is not None:
+        # every successful apply (even "unchanged") rewrites the dossiers; regenerate also
+        # writes this change's register rows, with dossier_updated_at set
+        try:
+            done = regenerate(settings, policy, dossier_dir, fleet, store_url)
+            records.register = done.register
+            records.dossier = {"directory": str(dossier_dir), "generated_at": done.generated_at.isoformat(),
+                               "files": len(done.written) * 2}
+            records.warnings += done.warnings
+        except OSError as exc:
+            records.warnings.append(f"dossier NOT regenerated in {dossier_dir}: {exc.strerror}")
+    if change is not None and records.register is None:
+        rows = register_rows(change)
+        if rows:
+            records.register = update_register(store_url, rows)
+            if not records.register.ok:
+                records.warnings.append(f"change register NOT updated (store {records.register.store}): "
+                                        f"{records.register.error}; the change is in {fleet.journal}, "
+                                        "`cdnctl dossier --fleet` adds it once the store is back")
+    sites = list(change.sites) if change else ([site] if site else [])
+    entry = journal.record(
+        f"edge-{kind}" if kind == "apply" else kind, result.status, who=f"user:{who}",
+        site=sites[0] if len(sites) == 1 else None,
+        what={"change": change.id if change else None, "sites": sites,
+              "summary": change.what if change else "no config change", "fleet": str(fleet.path),
+              "requested_at": requested_at.isoformat(),
+              "effective_at": result.effective_at.isoformat() if result.effective_at else None,
+              "nodes": {r.node: r.status for r in result.nodes}, "error": result.error,
+              "register": records.register.to_json() if records.register else None,
+              "dossier": records.dossier})
+    records.audit_seq = int(str(entry["seq"]))
+    return result, change, records
 
 
-def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_json: bool) -> None:
+def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, records: Records,
+                  as_json: bool) -> None:
     code = Exit.OK if result.ok else (Exit.PARTIAL if result.status == "partial" else Exit.INVALID)
     if as_json:
         # One JSON document with the per-node outcome, failure included (the CLI's generic
@@ -252,6 +324,7 @@ def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_j
             "effective_at": result.effective_at.isoformat() if result.effective_at else None,
             "nodes": [vars(r) for r in result.nodes],
             "change": change.to_json() if change else None, "journal": str(fleet.journal),
+            **records.to_json(),
         })
     else:
         for r in result.nodes:
@@ -263,6 +336,13 @@ def _render_apply(result: ApplyResult, change: Change | None, fleet: Fleet, as_j
             console.print(f"[green]{result.status}[/] — {when}")
         if change:
             console.print(f"[dim]change {change.id} recorded in {escape(str(fleet.journal))}[/]")
+        if records.register is not None and records.register.ok:
+            console.print(f"[dim]change register: {records.register.rows} row(s) written[/]")
+        if records.dossier is not None:
+            console.print(f"[dim]dossier regenerated in {escape(str(records.dossier['directory']))}[/]")
+    for warning in records.warnings:
+        # on stderr also with --json, so that a CI log shows it next to the JSON field
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     if not result.ok and as_json:
         raise SystemExit(int(code))
     if not result.ok:
@@ -284,6 +364,11 @@ apply_options = [
                  help="When the change was requested (the ticket's time; default now; no offset = "
                       "Europe/Paris). Recorded for QS-06."),
     click.option("--who", default=None, help="Who asked for the change (default $CDNCTL_WHO or the login)."),
+    click.option("--store", "store", envvar="CDNCTL_CLICKHOUSE_URL", show_envvar=True, default=None,
+                 metavar="URL", help="Change register store (QS-06/07). " + STORE_HELP),
+    click.option("--dossier", "dossier_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                 help="Regenerate the definition dossiers here after the apply [default: the fleet "
+                      "file's 'dossier', if set]."),
 ]
 
 
@@ -299,7 +384,7 @@ def _with_apply_options(f: Callable[..., object]) -> Callable[..., object]:
 @json_option
 @click.pass_obj
 def apply_cmd(settings: Settings, fleet_path: Path, requested_at: str | None, who: str | None,
-              as_json: bool) -> None:
+              store: str | None, dossier_dir: Path | None, as_json: bool) -> None:
     """Validate the policy, then load the new config on every node of the fleet.
 
     Varnish: vcl.load + vcl.use; nginx: write, nginx -t, reload. If a node fails, every
@@ -309,8 +394,9 @@ def apply_cmd(settings: Settings, fleet_path: Path, requested_at: str | None, wh
     2 usage error, 3 failed and NOT fully rolled back.
     """
     fleet = _load_fleet(fleet_path)
-    result, change = run_apply(settings, fleet, _requested(requested_at), who or current_user(), "apply")
-    _render_apply(result, change, fleet, as_json)
+    result, change, records = run_apply(settings, fleet, _requested(requested_at), who or current_user(),
+                                        "apply", store_url=store, dossier_dir=dossier_dir)
+    _render_apply(result, change, fleet, records, as_json)
 
 
 @click.group("site")
@@ -319,7 +405,7 @@ def site_group() -> None:
 
 
 def _set_enabled(settings: Settings, host: str, enabled: bool, fleet_path: Path, requested_at: str | None,
-                 who: str | None, as_json: bool) -> None:
+                 who: str | None, store: str | None, dossier_dir: Path | None, as_json: bool) -> None:
     fleet = _load_fleet(fleet_path)
     policy = settings.policy()
     site = policy.site_for_host(host)
@@ -334,14 +420,14 @@ def _set_enabled(settings: Settings, host: str, enabled: bool, fleet_path: Path,
     what = f"{site.site}: {state[site.enabled]} → {state[enabled]}"
     path.write_text(edited, encoding="utf-8")
     try:
-        result, change = run_apply(settings, fleet, _requested(requested_at), who or current_user(),
-                                   f"site-{verb}", what, site.site)
+        result, change, records = run_apply(settings, fleet, _requested(requested_at), who or current_user(),
+                                            f"site-{verb}", what, site.site, store, dossier_dir)
     except BaseException:
         path.write_text(original, encoding="utf-8")
         raise
     if not result.ok:
         path.write_text(original, encoding="utf-8")  # the policy must describe what the fleet runs
-    _render_apply(result, change, fleet, as_json)
+    _render_apply(result, change, fleet, records, as_json)
 
 
 _ENABLED_LINE = re.compile(r"^enabled:[ \t]*[^#\n]*?([ \t]*#.*)?$", re.M)
@@ -365,9 +451,9 @@ def set_enabled_text(text: str, enabled: bool) -> str:
 @json_option
 @click.pass_obj
 def site_enable(settings: Settings, site: str, fleet_path: Path, requested_at: str | None, who: str | None,
-                as_json: bool) -> None:
+                store: str | None, dossier_dir: Path | None, as_json: bool) -> None:
     """Put SITE on the CDN: set enabled: true in its policy file and apply to the fleet."""
-    _set_enabled(settings, site, True, fleet_path, requested_at, who, as_json)
+    _set_enabled(settings, site, True, fleet_path, requested_at, who, store, dossier_dir, as_json)
 
 
 @site_group.command("disable")
@@ -377,9 +463,9 @@ def site_enable(settings: Settings, site: str, fleet_path: Path, requested_at: s
 @json_option
 @click.pass_obj
 def site_disable(settings: Settings, site: str, fleet_path: Path, requested_at: str | None, who: str | None,
-                 as_json: bool) -> None:
+                store: str | None, dossier_dir: Path | None, as_json: bool) -> None:
     """Take SITE off the CDN (pass-through): set enabled: false and apply to the fleet."""
-    _set_enabled(settings, site, False, fleet_path, requested_at, who, as_json)
+    _set_enabled(settings, site, False, fleet_path, requested_at, who, store, dossier_dir, as_json)
 
 
 def register(group: click.Group) -> None:

@@ -79,37 +79,7 @@ class TestFleet:
     @pytest.fixture(scope="class")
     @classmethod
     def fleet(cls, origin: Origin, workdir_factory: Callable[[str], Path]) -> Iterator[FleetRig]:
-        require("varnishd")
-        require("nginx")
-        work = workdir_factory("fleet")
-        policy_dir = work / "sites"
-        policy_dir.mkdir()
-        (policy_dir / "fleet.example.fr.yaml").write_text(FLEET_SITE)
-        (work / "boot.vcl").write_text(BOOT_VCL)
-        edges: list[Edge] = []
-        nodes = []
-        try:
-            for n in (1, 2):
-                v = Varnish(workdir_factory(f"fleet-v{n}")).launch(work / "boot.vcl")
-                edges.append(v)
-                nodes.append({"name": f"v{n}", "engine": "varnish", "admin": f"127.0.0.1:{v.admin_port}",
-                              "secret": str(v.secret), "vcl_dir": str(v.workdir / "vcl")})
-            ng = Nginx(workdir_factory("fleet-n"))
-            conf = ng.workdir / "cdnctl.conf"
-            conf.write_text(BOOT_NGINX.format(state=ng.workdir, port=ng.port))
-            ng.launch(conf)
-            edges.append(ng)
-            nodes.append({"name": "n1", "engine": "nginx", "config": str(conf), "prefix": str(ng.workdir),
-                          "listen": f"127.0.0.1:{ng.port}", "state_dir": str(ng.workdir),
-                          "access_log": str(ng.workdir / "access.log"),
-                          "error_log": str(ng.workdir / "error.log")})
-            fleet_file = work / "fleet.yaml"
-            fleet_file.write_text(yaml.safe_dump({"purgers": ["127.0.0.1"], "origins": {"*": origin.url},
-                                                  "nodes": nodes}))
-            yield FleetRig(work, policy_dir, fleet_file, edges, nodes)
-        finally:
-            for edge in edges:
-                edge.stop()
+        yield from fleet_rig(origin, workdir_factory)
 
     def test_plan_apply_idempotent_site_switch_and_rollback(self, fleet: FleetRig) -> None:
         run = fleet.cli
@@ -159,6 +129,42 @@ class TestFleet:
         assert fleet.journal()[-1]["status"] == "rolled-back"
 
 
+def fleet_rig(origin: Origin, workdir_factory: Callable[[str], Path],
+              extra: dict[str, object] | None = None) -> Iterator[FleetRig]:
+    """Two varnishd and one nginx on loopback, a fleet file for them (``extra``: more keys)."""
+    require("varnishd")
+    require("nginx")
+    work = workdir_factory("fleet")
+    policy_dir = work / "sites"
+    policy_dir.mkdir()
+    (policy_dir / "fleet.example.fr.yaml").write_text(FLEET_SITE)
+    (work / "boot.vcl").write_text(BOOT_VCL)
+    edges: list[Edge] = []
+    nodes = []
+    try:
+        for n in (1, 2):
+            v = Varnish(workdir_factory(f"fleet-v{n}")).launch(work / "boot.vcl")
+            edges.append(v)
+            nodes.append({"name": f"v{n}", "engine": "varnish", "admin": f"127.0.0.1:{v.admin_port}",
+                          "secret": str(v.secret), "vcl_dir": str(v.workdir / "vcl")})
+        ng = Nginx(workdir_factory("fleet-n"))
+        conf = ng.workdir / "cdnctl.conf"
+        conf.write_text(BOOT_NGINX.format(state=ng.workdir, port=ng.port))
+        ng.launch(conf)
+        edges.append(ng)
+        nodes.append({"name": "n1", "engine": "nginx", "config": str(conf), "prefix": str(ng.workdir),
+                      "listen": f"127.0.0.1:{ng.port}", "state_dir": str(ng.workdir),
+                      "access_log": str(ng.workdir / "access.log"),
+                      "error_log": str(ng.workdir / "error.log")})
+        fleet_file = work / "fleet.yaml"
+        fleet_file.write_text(yaml.safe_dump({"purgers": ["127.0.0.1"], "origins": {"*": origin.url},
+                                              "nodes": nodes, **(extra or {})}))
+        yield FleetRig(work, policy_dir, fleet_file, edges, nodes)
+    finally:
+        for edge in edges:
+            edge.stop()
+
+
 @dataclass
 class FleetRig:
     work: Path
@@ -172,8 +178,14 @@ class FleetRig:
         data = yaml.safe_load(self.fleet_file.read_text())
         return str(data["origins"]["*"])
 
+    @property
+    def env(self) -> dict[str, str]:
+        # the audit journal and the change register stay inside the rig, not in $HOME
+        return {"CDNCTL_STATE_DIR": str(self.work / "state"),
+                "CDNCTL_CLICKHOUSE_URL": f"chdb://{self.work / 'store'}"}
+
     def cli(self, *args: str, code: int = 0) -> dict[str, object]:
-        result = CliRunner().invoke(cli, ["--policy-dir", str(self.policy_dir), *args[:1],
+        result = CliRunner(env=self.env).invoke(cli, ["--policy-dir", str(self.policy_dir), *args[:1],
                                           *(["--fleet", str(self.fleet_file)] if args[0] != "site" else []),
                                           *args[1:], *(["--fleet", str(self.fleet_file)] if args[0] == "site"
                                                        else [])])
