@@ -7,6 +7,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from cdnctl.audit import AuditError, Journal, parse_since, retention_cutoff
+from cdnctl.audit_store import sync
+from cdnctl.commands.logs import opened, store_option
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, json_option
 
@@ -108,3 +110,27 @@ def prune_cmd(before: str | None, as_json: bool) -> None:
 
 def register(group: click.Group) -> None:
     group.add_command(audit)
+
+
+@audit.command("sync")
+@store_option
+@json_option
+def sync_cmd(store: str | None, as_json: bool) -> None:
+    """Copy new journal entries into the ClickHouse store (table audit_journal).
+
+    Idempotent (by entry number): run it after each ingest or from cron. A journal that
+    fails verification is not copied (exit 1).
+    """
+    journal = _journal()
+    check = journal.verify()
+    if not check.ok:
+        raise CdnctlError(f"audit journal {journal.path} fails verification "
+                          f"({len(check.problems)} problem(s)); run `cdnctl audit verify` — nothing copied",
+                          Exit.INVALID)
+    with opened(store) as st:
+        added = sync(journal, st.client)
+    if as_json:
+        emit_json({"copied": added, "journal": str(journal.path), "head_seq": check.head_seq})
+    else:
+        console.print(f"copied {added} new audit entr{'y' if added == 1 else 'ies'} to the store "
+                      f"(journal head {check.head_seq})")
