@@ -370,36 +370,33 @@ Hook = Callable[[str, str], None]     # (stage, remote path): test hook for cras
 
 def upload(target: SiteTarget, files: list[tuple[Path, str]], staging: Path,
            hook: Hook | None = None) -> bool:
-    """Upload ``(local, remote name)`` pairs in order, each as NAME.part then renamed.
-
-    Skips a file whose remote copy already has the same size (and, for small files such
-    as the manifest, the same bytes). Returns whether anything was written.
+    """Upload ``(local, remote name)`` pairs in order — the data file, then its manifest
+    last — each as NAME.part then renamed. Nothing is written when the account already
+    has the same manifest (it carries the data's sha256 and is renamed only after the
+    data) and a data file of the right size. Returns whether anything was written.
     """
     from loggest.sources.sftp import SftpSource
 
-    wrote = False
     with SftpSource.connect(target.sftp, identity=target.identity, known_hosts=target.known_hosts,
                             staging=staging, settle=0) as conn:
         sftp, directory = conn.sftp, conn.directory.rstrip("/") or "/"
+        (data, data_name), (mani, mani_name) = files[0], files[-1]
+        try:
+            with sftp.open(f"{directory}/{mani_name}", "rb") as rf:
+                same = rf.read() == mani.read_bytes()
+            same = same and sftp.stat(f"{directory}/{data_name}").st_size == data.stat().st_size
+        except OSError:
+            same = False
+        if same:
+            return False
         for local, name in files:
             remote = f"{directory}/{name}"
-            size = local.stat().st_size
-            try:
-                if sftp.stat(remote).st_size == size:
-                    if size > 1 << 16:
-                        continue
-                    with sftp.open(remote, "rb") as rf:
-                        if rf.read() == local.read_bytes():
-                            continue
-            except OSError:
-                pass
             tmp = remote + TEMP_SUFFIX
             sftp.put(str(local), tmp, confirm=True)
             if hook:
                 hook("uploaded", tmp)
             sftp.posix_rename(tmp, remote)          # atomic, replaces an older version
-            wrote = True
-    return wrote
+    return True
 
 
 def send_notice(mail_from: str, smtp: str, recipients: list[str], subject: str, body: str) -> None:
