@@ -90,7 +90,8 @@ def _print_plans(plans: list[VendorPlan], skipped: list[str], with_diff: bool) -
 
 @click.group("vendor")
 def vendor_group() -> None:
-    """Plan / apply the policy on commercial CDNs (Cloudflare, Fastly) through their APIs."""
+    """Plan / apply the policy on commercial CDNs (Cloudflare, Fastly, CloudFront, Akamai) through
+    their APIs."""
 
 
 @vendor_group.command("plan")
@@ -177,8 +178,10 @@ def apply_cmd(settings: Settings, vendors: tuple[str, ...], sites: tuple[str, ..
               as_json: bool) -> None:
     """Plan, then change each vendor config that differs (nothing else: the same policy twice
     makes no new version). Fastly: clone, VCL, dictionary, validate, activate, rollback on
-    failure; Cloudflare: one PUT of the cache rules. Each apply is recorded in the change
-    journal and the audit journal.
+    failure; Cloudflare: one PUT of the cache rules; CloudFront: cache policies, Lambda@Edge
+    version, UpdateDistribution (IfMatch), wait for Deployed; Akamai: new property version,
+    rules (If-Match), activate on STAGING then PRODUCTION. Each apply is recorded in the
+    change journal and the audit journal.
 
     Exit 0 applied or nothing to do, 1 failed with nothing live changed (or rolled back),
     2 usage error, 3 half-applied (the message says what is done and what is not).

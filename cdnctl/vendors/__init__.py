@@ -17,11 +17,14 @@ environment variable (or file) holding them::
       plan: enterprise                 # free | pro | business | enterprise: purge rate limits
       sites: {www.example.gouv.fr: 023e105f4ecef8ad9ca31a8372d0c353}  # site -> zone id
     cloudfront:                        # boto3's usual credentials (env, ~/.aws, role)
+      lambda_role: arn:aws:iam::123456789012:role/cdnctl-edge    # vendor apply (Lambda@Edge)
       sites: {www.example.gouv.fr: E2QWRUHAPOMQZL}               # site -> distribution id
     akamai:
       edgerc: ~/.edgerc                # EdgeGrid credentials file (default), and its section
       section: default
       network: production              # or staging
+      notify_emails: [ops@example.gouv.fr]                       # vendor apply: PAPI activations
+      properties: {www.example.gouv.fr: prp_175780}              # vendor apply: site -> property
       sites: {www.example.gouv.fr: [12345]}                      # site -> CP codes (for --all)
 
 Each section may also set ``api`` (``endpoint_url`` for CloudFront): the base URL, for

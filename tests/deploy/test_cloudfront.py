@@ -335,3 +335,45 @@ def test_etag_moved_since_plan_changes_nothing(aws: dict[str, Any], sites: Path)
     unit = apply_plans([p], {p.unit + "|" + p.site: d}).units[0]
     assert unit.status == "failed" and "ETag moved since plan" in unit.message
     assert "update_distribution" not in d.sent
+
+
+def test_cli_plan_apply_with_vendors_file(aws: dict[str, Any], sites: Path, tmp_path: Path, state_dir: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI builds its own boto3 clients: the cache-policy calls moto lacks are hooked on every
+    cloudfront client made (botocore's before-call event), as in :class:`CachePolicies`."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cdnctl.cli import cli
+
+    real = boto3.client
+
+    def client(service: str, *a: Any, **kw: Any) -> Any:
+        made = real(service, *a, **kw)
+        if service == "cloudfront":
+            fake = aws["policies"]
+            for op in ("ListCachePolicies", "GetCachePolicy", "CreateCachePolicy", "UpdateCachePolicy"):
+                made.meta.events.register(f"before-parameter-build.cloudfront.{op}", fake._keep)
+                made.meta.events.register(f"before-call.cloudfront.{op}", fake._answer)
+        return made
+
+    monkeypatch.setattr(boto3, "client", client)
+    vendors = tmp_path / "vendors.yaml"
+    vendors.write_text(f"cloudfront:\n  endpoint_url: {aws['url']}\n  lambda_role: {ROLE}\n"
+                       f"  sites: {{{SITE}: {aws['id']}}}\n")
+
+    def cdnctl(*args: str) -> tuple[int, str]:
+        out = CliRunner().invoke(cli, ["--policy-dir", str(sites), *args, "--vendors", str(vendors)])
+        assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
+        return out.exit_code, out.output
+
+    code, out = cdnctl("vendor", "plan")
+    assert code == 0 and f"update  cloudfront {SITE} ({aws['id']})" in out and "skipped" not in out, out
+    code, out = cdnctl("vendor", "apply", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "applied", out
+    change = json.loads((state_dir / "changes.jsonl").read_text().splitlines()[-1])
+    assert change["status"] == "applied" and change["sites"] == [SITE]
+    code, out = cdnctl("vendor", "apply", "--json")
+    assert code == 0 and json.loads(out)["status"] == "unchanged"
