@@ -20,9 +20,12 @@ API reference:
 
 What is ours. The compiled behaviors (:func:`cache_rules.targets.cloudfront.behaviors`)
 are in CloudFront's first-match order. A live behavior is *ours* when its cache policy is
-a ``cdnctl-*`` one (or CachingDisabled with our function / comment) or it carries our
-function; the others (made by hand) are kept, before ours. The default behavior ``*``
-is ours. Origins, aliases, certificates… are never touched.
+a ``cdnctl-*`` one or it carries our function, or when its path pattern is one the policy
+compiles to (CloudFront allows one behavior per pattern); the others (made by hand) are
+kept, before ours, and plan lists them. Limit: a CachingDisabled behavior without the
+function, left by an older policy at a path no longer compiled, cannot be told from a
+hand-made one and is kept. The default behavior ``*`` is ours. Origins, aliases,
+certificates… are never touched.
 
 Plan compares, per behavior, (path pattern, cache policy name, function version) and,
 per ``cdnctl-*`` cache policy, its TTLs; and whether the function's published version
@@ -147,12 +150,10 @@ def _fn_of(b: dict[str, Any], fn: str) -> str | None:
 
 
 def is_ours(b: dict[str, Any], names: dict[str, str], fn: str) -> bool:
+    """Made by cdnctl: a ``cdnctl-*`` cache policy or our function. (A behavior at a path
+    pattern the policy compiles to is replaced too: CloudFront allows one per pattern.)"""
     pid = str(b.get("CachePolicyId") or "")
-    return (
-        names.get(pid, "").startswith(PREFIX)
-        or _fn_of(b, fn) is not None
-        or (pid == CACHING_DISABLED and str(b.get("Comment", "")).startswith("cdnctl"))
-    )
+    return names.get(pid, "").startswith(PREFIX) or _fn_of(b, fn) is not None
 
 
 def view(b: dict[str, Any], names: dict[str, str], fn: str) -> dict[str, Any]:
@@ -177,7 +178,8 @@ def shape(
     names = {v: k for k, v in ids.items()}
     default = cfg["DefaultCacheBehavior"]
     items = list((cfg.get("CacheBehaviors") or {}).get("Items") or [])
-    kept = [b for b in items if not is_ours(b, names, fn)]
+    patterns = {str(s["PathPattern"]) for s in wanted["behaviors"]}
+    kept = [b for b in items if not is_ours(b, names, fn) and b.get("PathPattern") not in patterns]
     by_path = {b.get("PathPattern"): b for b in items}
 
     def make(spec: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
@@ -384,6 +386,17 @@ class CloudFrontDeployer(Deployer):
                 f"(code {sha[:12]}…)"
             )
         changes += behavior_changes(before, after)
+        names = {v: k for k, v in ids.items()}
+        kept = [
+            str(b.get("PathPattern"))
+            for b in (live.get("CacheBehaviors") or {}).get("Items") or []
+            if not is_ours(b, names, fn)
+            and b.get("PathPattern") not in {s["PathPattern"] for s in wanted["behaviors"]}
+        ]
+        if changes and kept:
+            changes.append(
+                f"= {len(kept)} behavior(s) not made by cdnctl kept before ours: {', '.join(kept)}"
+            )
         current = {"etag": etag, "config": live, "policies": policies}
         desired = {
             "config": desired_cfg,
@@ -498,9 +511,23 @@ class CloudFrontDeployer(Deployer):
             got = self._call(
                 self.cf, "update_distribution", Id=self.ident, IfMatch=etag, DistributionConfig=config
             )
-        except (ApiError, Conflict) as exc:
-            prefix = "distribution not changed: " + ("conflict: " if isinstance(exc, Conflict) else "")
-            return result("failed", prefix + str(exc), steps[2:])
+        except Conflict as exc:
+            return result("failed", f"distribution not changed: conflict: {exc}", steps[2:])
+        except ApiError as exc:  # refused, or the answer was lost (5xx / timeouts after retries)
+            try:
+                back, new_etag = self.distribution()
+            except (ApiError, Conflict) as again:
+                return result(
+                    "partial",
+                    f"UpdateDistribution failed ({exc}) and the config cannot be read back "
+                    f"({again}): unknown whether it took effect; run `cdnctl vendor plan`",
+                    steps[2:],
+                )
+            fn = want["function"] or lambda_name(plan.site)
+            if views(back, ids, fn) != views(config, ids, fn):
+                return result("failed", f"distribution not changed: {exc}", steps[2:])
+            got = {"ETag": new_etag}
+            done.append(f"UpdateDistribution's answer was lost ({exc}) but the config is in place")
         new_etag = str(got.get("ETag") or "")
         done.append(f"UpdateDistribution accepted (ETag {etag} → {new_etag or '?'})")
         status = self._wait()

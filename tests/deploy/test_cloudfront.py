@@ -337,8 +337,9 @@ def test_etag_moved_since_plan_changes_nothing(aws: dict[str, Any], sites: Path)
     assert "update_distribution" not in d.sent
 
 
-def test_cli_plan_apply_with_vendors_file(aws: dict[str, Any], sites: Path, tmp_path: Path, state_dir: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_plan_apply_with_vendors_file(
+    aws: dict[str, Any], sites: Path, tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The CLI builds its own boto3 clients: the cache-policy calls moto lacks are hooked on every
     cloudfront client made (botocore's before-call event), as in :class:`CachePolicies`."""
     import json
@@ -360,8 +361,10 @@ def test_cli_plan_apply_with_vendors_file(aws: dict[str, Any], sites: Path, tmp_
 
     monkeypatch.setattr(boto3, "client", client)
     vendors = tmp_path / "vendors.yaml"
-    vendors.write_text(f"cloudfront:\n  endpoint_url: {aws['url']}\n  lambda_role: {ROLE}\n"
-                       f"  sites: {{{SITE}: {aws['id']}}}\n")
+    vendors.write_text(
+        f"cloudfront:\n  endpoint_url: {aws['url']}\n  lambda_role: {ROLE}\n"
+        f"  sites: {{{SITE}: {aws['id']}}}\n"
+    )
 
     def cdnctl(*args: str) -> tuple[int, str]:
         out = CliRunner().invoke(cli, ["--policy-dir", str(sites), *args, "--vendors", str(vendors)])
@@ -377,3 +380,97 @@ def test_cli_plan_apply_with_vendors_file(aws: dict[str, Any], sites: Path, tmp_
     assert change["status"] == "applied" and change["sites"] == [SITE]
     code, out = cdnctl("vendor", "apply", "--json")
     assert code == 0 and json.loads(out)["status"] == "unchanged"
+
+
+def test_throttling_is_retried_and_a_refused_config_reports_the_vendor_message(
+    aws: dict[str, Any], sites: Path
+) -> None:
+    """Stubber again: moto never throttles nor refuses a config."""
+    d, slept = deployer(aws)
+    p = plan_for(d, sites)
+    stubbed = boto3.client("cloudfront", endpoint_url=aws["url"], region_name="us-east-1")
+    config = live(aws)
+    with Stubber(stubbed) as stub:
+        for name in sorted(p.desired["policy_ops"]):  # type: ignore[index]
+            stub.add_client_error("create_cache_policy", "Throttling", "Rate exceeded", 400)
+            stub.add_response(
+                "create_cache_policy",
+                {
+                    "CachePolicy": {
+                        "Id": f"id-{name}",
+                        "LastModifiedTime": datetime.now(UTC),
+                        "CachePolicyConfig": p.desired["policies"][name],
+                    },
+                    "ETag": "E1",
+                },
+            )  # type: ignore[index]
+        stub.add_response("get_distribution_config", {"DistributionConfig": config, "ETag": p.version})
+        stub.add_client_error(
+            "update_distribution",
+            "InvalidArgument",
+            "The parameter Lambda function associations is invalid.",
+            400,
+        )
+        stub.add_response("get_distribution_config", {"DistributionConfig": config, "ETag": p.version})
+        d.cf = stubbed
+        unit = apply_plans([p], {p.unit + "|" + p.site: d}).units[0]
+        stub.assert_no_pending_responses()
+    assert slept  # the Throttling was retried after a backoff
+    assert (
+        unit.status == "failed"
+        and "InvalidArgument" in unit.message
+        and "Lambda function associations" in unit.message
+        and "distribution not changed" in unit.message
+    )
+
+
+def test_shape_is_pure_and_replaces_a_behavior_at_one_of_our_patterns() -> None:
+    """A CachingDisabled behavior (no cdnctl marker possible) at a compiled pattern is replaced,
+    not duplicated; a hand-made one elsewhere is kept first; legacy TTLs removed."""
+    from cache_rules.targets.cloudfront import CACHING_DISABLED
+    from cdnctl.deploy.cloudfront import shape, views
+
+    live_cfg = {
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "o",
+            "ViewerProtocolPolicy": "allow-all",
+            "MinTTL": 0,
+            "ForwardedValues": {"QueryString": False},
+        },
+        "CacheBehaviors": {
+            "Quantity": 2,
+            "Items": [
+                {
+                    "PathPattern": "/hand/*",
+                    "TargetOriginId": "o",
+                    "ViewerProtocolPolicy": "allow-all",
+                    "CachePolicyId": "managed-1",
+                },
+                {
+                    "PathPattern": "/agents/*",
+                    "TargetOriginId": "o",
+                    "ViewerProtocolPolicy": "https-only",
+                    "CachePolicyId": CACHING_DISABLED,
+                },
+            ],
+        },
+    }
+    wanted = {
+        "behaviors": [
+            {"PathPattern": "/agents/*", "CachePolicy": CACHING_DISABLED, "Lambda": False},
+            {"PathPattern": "/news/*", "CachePolicy": "cdnctl-ttl-600", "Lambda": False},
+        ],
+        "default": {"PathPattern": "*", "CachePolicy": "cdnctl-origin-decides", "Lambda": True},
+    }
+    ids = {"cdnctl-ttl-600": "p600", "cdnctl-origin-decides": "pod"}
+    arn = "arn:aws:lambda:us-east-1:1:function:cdnctl-x:3"
+    out = shape(live_cfg, wanted, ids, arn, "cdnctl-x")
+    items = out["CacheBehaviors"]["Items"]
+    assert [b["PathPattern"] for b in items] == ["/hand/*", "/agents/*", "/news/*"]
+    assert items[1]["ViewerProtocolPolicy"] == "https-only"  # the existing behavior's settings kept
+    assert (
+        out["DefaultCacheBehavior"]["CachePolicyId"] == "pod" and "MinTTL" not in out["DefaultCacheBehavior"]
+    )
+    assert "ForwardedValues" not in out["DefaultCacheBehavior"]
+    assert views(shape(out, wanted, ids, arn, "cdnctl-x"), ids, "cdnctl-x") == views(out, ids, "cdnctl-x")
+    assert live_cfg["CacheBehaviors"]["Quantity"] == 2  # type: ignore[index]  # input untouched
