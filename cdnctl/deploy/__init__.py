@@ -226,7 +226,7 @@ class Units:
 
 def make_deployer(vendor: str, settings: dict[str, object], ident: str, ctx: object) -> Deployer:
     """The deployer of one account; raises VendorConfigError (missing credentials…)."""
-    from cdnctl.vendors import VendorConfigError, secret_from_env
+    from cdnctl.vendors import secret_from_env
 
     name = f"{vendor}:{ident}"
     if vendor == "cloudflare":
@@ -250,8 +250,6 @@ def make_deployer(vendor: str, settings: dict[str, object], ident: str, ctx: obj
     if vendor == "akamai":
         from cdnctl.deploy.akamai import AkamaiDeployer
 
-        if str(ident).startswith("(no property id"):
-            raise VendorConfigError(f"akamai: {ident}")
         emails = settings.get("notify_emails") or []
         return AkamaiDeployer(ident, ctx, edgerc=str(settings.get("edgerc") or "~/.edgerc"),  # type: ignore[arg-type]
                               section=str(settings.get("section") or "default"),
@@ -275,7 +273,7 @@ def _ident(account: object, site: SitePolicy) -> object:
             return None
         props = account.settings.get("properties") or {}  # type: ignore[attr-defined]
         found = next((props[h] for h in site.hosts if isinstance(props, dict) and h in props), None)
-        return found if found is not None else f"(no property id for {site.site}: add it under 'properties:')"
+        return found if found is not None else f"?{site.site}"  # plan_units reports it
     return next((sites[h] for h in site.hosts if h in sites), None)
 
 
@@ -314,6 +312,11 @@ def plan_units(policy: Policy, config: object, vendors: Sequence[str] = (), site
             if ident is None:
                 continue
             ident = str(ident)
+            if account.vendor == "akamai" and ident.startswith("?"):
+                why = (f"no Akamai property id for {site.site}: add 'properties: {{{site.site}: prp_…}}' "
+                       "to the vendors file's akamai section")
+                plans.append(VendorPlan("akamai", site.site, "?", "error", error=why))
+                continue
             if account.vendor not in DEPLOYABLE:
                 skipped.append(f"{account.vendor} {site.site} ({ident}): config deploy not built for "
                                f"{account.vendor} yet (compile it with `cdnctl compile --target "

@@ -273,7 +273,7 @@ class CloudFrontDeployer(Deployer):
     def _call(self, client: Any, method: str, accept: tuple[str, ...] = (), **kw: Any) -> Any:
         """One API call, retried while transient; ApiError / Conflict otherwise. Error codes in
         ``accept`` are returned as ``{"Error": code}``."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         def once() -> Any:
             self.sent.append(method)
@@ -292,6 +292,12 @@ class CloudFrontDeployer(Deployer):
                         f"{method}: {code} (conflict: changed by someone else since it was read): {message}"
                     ) from None
                 raise Permanent(f"{method}: {code or status}: {message}") from None
+            except NoCredentialsError:
+                raise Permanent(
+                    f"{method}: no AWS credentials: boto3 looks in AWS_ACCESS_KEY_ID / "
+                    "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials, then the instance "
+                    "role"
+                ) from None
             except BotoCoreError as exc:
                 raise Transient(f"{method}: {type(exc).__name__}: {exc}") from None
 

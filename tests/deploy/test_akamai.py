@@ -217,4 +217,4 @@ def test_cli_plan_apply_with_vendors_file(
     assert change["status"] == "applied" and change["sites"] == [SITE]
     vendors.write_text(vendors.read_text().replace(f"  properties: {{{SITE}: {PRP}}}\n", ""))
     code, out = cdnctl("vendor", "plan")
-    assert code == 1 and "no property id for www.interieur.gouv.fr" in out and "Traceback" not in out
+    assert code == 1 and "no Akamai property id for www.interieur.gouv.fr" in out and "Traceback" not in out

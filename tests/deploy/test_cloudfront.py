@@ -474,3 +474,23 @@ def test_shape_is_pure_and_replaces_a_behavior_at_one_of_our_patterns() -> None:
     assert "ForwardedValues" not in out["DefaultCacheBehavior"]
     assert views(shape(out, wanted, ids, arn, "cdnctl-x"), ids, "cdnctl-x") == views(out, ids, "cdnctl-x")
     assert live_cfg["CacheBehaviors"]["Quantity"] == 2  # type: ignore[index]  # input untouched
+
+
+def test_no_aws_credentials_is_a_clear_plan_error(
+    sites: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the credentials it found
+    ctx, slept = context()
+    d = CloudFrontDeployer("E1", ctx, endpoint_url="http://127.0.0.1:9", lambda_role=ROLE)
+    p = plan_for(d, sites)
+    assert (
+        p.action == "error"
+        and "no AWS credentials" in (p.error or "")
+        and "AWS_ACCESS_KEY_ID" in (p.error or "")
+    )
+    assert not slept  # not retried
