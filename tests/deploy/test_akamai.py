@@ -218,3 +218,22 @@ def test_cli_plan_apply_with_vendors_file(
     vendors.write_text(vendors.read_text().replace(f"  properties: {{{SITE}: {PRP}}}\n", ""))
     code, out = cdnctl("vendor", "plan")
     assert code == 1 and "no Akamai property id for www.interieur.gouv.fr" in out and "Traceback" not in out
+
+
+def test_pending_activation_409_and_5xx(fake: tuple[FakeAkamai, Path], sites: Path) -> None:
+    server, _ = fake
+    prop = server.properties[PRP]
+    prop.activations["atv_0"] = {"network": "STAGING", "version": 1, "status": "PENDING", "polls": -1000}
+    d, _ = deployer(fake, attempts=2)
+    unit = run(d, plan_for(d, sites))
+    assert unit.status == "failed" and "STAGING: refused" in unit.message and "HTTP 409" in unit.message
+    assert "An activation is already pending on STAGING" in unit.message and prop.production == 1
+    server.fail_next(
+        *[problem(503, "Service Unavailable", "try later")] * 2, path_contains=f"/properties/{PRP}"
+    )
+    p = plan_for(d, sites)
+    assert (
+        p.action == "error"
+        and "HTTP 503" in (p.error or "")
+        and "gave up after 2 attempts" in (p.error or "")
+    )
