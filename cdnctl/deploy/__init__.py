@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -113,6 +113,16 @@ class Deployer(ABC):
     @abstractmethod
     def apply(self, plan: VendorPlan) -> UnitResult:
         """Make the vendor's config what ``plan.desired`` says; never raises for a vendor failure."""
+
+    def outcome(self, plan: VendorPlan, done: list[str]) -> Callable[..., UnitResult]:
+        """``result(status, message, not_done, version=None)`` for one apply: ``done`` is read
+        when a result is made, so the steps finished so far are always reported."""
+
+        def result(status: str, message: str, not_done: list[str], version: str | None = None) -> UnitResult:
+            return UnitResult(self.vendor, plan.site, self.ident, status, message, list(done), not_done,
+                              version, now() if status == "applied" else None)
+
+        return result
 
     def calls(self) -> int:
         return 0

@@ -58,7 +58,7 @@ from cache_rules.targets import CompileOptions
 from cache_rules.targets.akamai import MANAGED
 from cache_rules.targets.akamai import TARGET as COMPILER
 from cache_rules.targets.plan import SitePlan
-from cdnctl.deploy import Deployer, UnitResult, VendorPlan, json_text, now, text_diff
+from cdnctl.deploy import Deployer, UnitResult, VendorPlan, json_text, text_diff
 from cdnctl.deploy.http import ApiError, ConfigHTTP, Conflict
 from cdnctl.vendors.base import RunContext
 from cdnctl.vendors.http import json_message
@@ -259,18 +259,7 @@ class AkamaiDeployer(Deployer):
         done: list[str] = []
         steps = ["new version", "PUT rules", "activate STAGING", "activate PRODUCTION"]
 
-        def result(status: str, message: str, not_done: list[str], version: str | None = None) -> UnitResult:
-            return UnitResult(
-                self.vendor,
-                plan.site,
-                self.ident,
-                status,
-                message,
-                list(done),
-                not_done,
-                version,
-                now() if status == "applied" else None,
-            )
+        result = self.outcome(plan, done)
 
         try:
             latest = int(self.property()["latestVersion"])

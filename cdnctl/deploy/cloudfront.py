@@ -71,7 +71,7 @@ from cache_rules.targets.cloudfront import CACHING_DISABLED, function_name
 from cache_rules.targets.cloudfront import TARGET as COMPILER
 from cache_rules.targets.cloudfront import behaviors as compile_behaviors
 from cache_rules.targets.plan import SitePlan
-from cdnctl.deploy import Deployer, UnitResult, VendorPlan, json_text, now, text_diff
+from cdnctl.deploy import Deployer, UnitResult, VendorPlan, json_text, text_diff
 from cdnctl.deploy.http import ApiError, Conflict
 from cdnctl.vendors.base import GaveUp, Permanent, RunContext, Transient, with_retry
 
@@ -463,18 +463,7 @@ class CloudFrontDeployer(Deployer):
         done: list[str] = []
         steps = ["cache policies", "Lambda@Edge version", "UpdateDistribution", "wait for Deployed"]
 
-        def result(status: str, message: str, not_done: list[str], version: str | None = None) -> UnitResult:
-            return UnitResult(
-                self.vendor,
-                plan.site,
-                self.ident,
-                status,
-                message,
-                list(done),
-                not_done,
-                version,
-                now() if status == "applied" else None,
-            )
+        result = self.outcome(plan, done)
 
         ids = {name: p["Id"] for name, p in cur["policies"].items()}
         try:

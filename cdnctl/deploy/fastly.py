@@ -45,7 +45,7 @@ from cache_rules.targets import CompileOptions
 from cache_rules.targets.fastly import DICTIONARY, DICTIONARY_FILE
 from cache_rules.targets.fastly import TARGET as COMPILER
 from cache_rules.targets.plan import SitePlan
-from cdnctl.deploy import Deployer, UnitResult, VendorPlan, now, text_diff
+from cdnctl.deploy import Deployer, UnitResult, VendorPlan, text_diff
 from cdnctl.deploy.http import ApiError, ConfigHTTP, Conflict
 from cdnctl.vendors.base import RunContext
 from cdnctl.vendors.http import json_message
@@ -179,9 +179,7 @@ class FastlyDeployer(Deployer):
         want: dict[str, Any] = plan.desired  # type: ignore[assignment]
         done: list[str] = []
 
-        def result(status: str, message: str, not_done: list[str], version: str | None = None) -> UnitResult:
-            return UnitResult(self.vendor, plan.site, self.ident, status, message, list(done), not_done,
-                              version, now() if status == "applied" else None)
+        result = self.outcome(plan, done)
 
         try:
             active, _ = self.active_version()
