@@ -26,11 +26,15 @@ Purge: ``PURGE <url>`` removes that URL of the Host's site (every Vary variant);
 site's matching URLs (lurker-friendly). Both only from the ``cdn_purgers`` ACL,
 403 from anywhere else.
 
-Scale (measured on this 2-core machine, Varnish 7.1): rendering 10,000 page + 1,000
-directory rules takes 0.2 s, but ``varnishd -C`` needs about 3 ms per page rule
-(10,000 pages: 90 s, 17 MB of C) and ``vcl.load`` adds the C compiler on top — raise
-varnishd's ``cli_timeout`` for such policies. Requests pay O(log n) regex tests on a
-miss and nothing on a hit.
+Scale (measured on this 2-core machine, Varnish 7.1, bench/RESULTS.md): rendering
+10,000 page + 1,000 directory rules takes 0.2–0.4 s. Pages whose winner does not
+depend on the content type (the usual case) are data, not code: a leaf of up to
+TABLE_LEAF of them is one long-string table and one backreference regex
+(:class:`PageTable`), so ``varnishd -C`` of that policy takes ~17 s (1.2 MB of VCL),
+most of it for the 1,000 directories, instead of > 60 s with one code branch per
+page. ``vcl.load`` adds the C compiler on top — raise varnishd's ``cli_timeout`` for
+such policies. Requests pay O(log n) regex tests plus one table scan of at most
+TABLE_LEAF records on a miss, and nothing on a hit.
 
 Access log: run ``varnishncsa -F`` with :data:`VARNISHNCSA_FORMAT`::
 
@@ -98,6 +102,9 @@ def normalisation() -> dict[str, list[tuple[str, str]]]:
 # prunes: the leaf comparisons decide, so a path that matches nothing falls through.
 
 LEAF = 8
+# Pages whose head table does not depend on the content type are looked up as data: a
+# leaf of up to TABLE_LEAF of them is one VCL long string and one regex (see PageTable).
+TABLE_LEAF = 128
 
 
 @dataclass
@@ -126,7 +133,44 @@ class DirLeaf:
     nodes: list[DirNode]
 
 
-Tree = Split | PageLeaf | DirLeaf
+@dataclass
+class PageTable:
+    """A leaf of type-independent pages looked up as data, not as code.
+
+    ``table`` holds one record ``PATH VALUE#`` per page (VALUE: ``head`` or
+    ``head:rule_id:ttl``); the path alphabet (:func:`checked`) has neither space nor
+    ``#``, rule ids and head keys have no ``:``. The VCL matches
+    ``path + "#" + table`` against :data:`TABLE_REGEX`: the backreference finds the
+    record whose whole key equals the path (a record starts after a ``#`` and its key
+    ends at the space), and the replacement ``=VALUE`` marks a hit; without a match
+    regsub returns its input, which starts with the path, never with ``=``.
+    """
+
+    name: str
+    heads: list[Head]
+
+    @property
+    def table(self) -> str:
+        return "".join(f"{checked('path', h.path or '')} {table_value(h)}#" for h in self.heads)
+
+
+TABLE_REGEX = r"^([^#]*)#(?:[^#]*#)*?\1 ([^#]*)#.*$"
+
+
+def table_value(head: Head) -> str:
+    if head.by_class:
+        raise ValueError(f"page {head.path} depends on the content type: not a table entry")
+    o = head.other
+    return head.key if o is None else f"{head.key}:{checked('rule_id', o.rule_id)}:{int(o.ttl)}"
+
+
+def table_lookup(path: str, table: str) -> str | None:
+    """What the VCL lookup of a PageTable leaf yields for ``path`` (None: no record)."""
+    out = re.sub(TABLE_REGEX, r"=\2", path + "#" + table, count=1)
+    return out[1:] if out.startswith("=") else None
+
+
+Tree = Split | PageLeaf | DirLeaf | PageTable
 
 
 class TreeBuilder:
@@ -139,9 +183,11 @@ class TreeBuilder:
     def _name(self) -> str:
         return f"{self.prefix}_{len(self.nodes)}"
 
-    def _split(self, items: list[tuple[str, object]], leaf: Callable[[str, list[object]], Tree]) -> Tree:
-        """Balanced tree over (key, item) pairs sorted by key."""
-        if len(items) <= LEAF:
+    def _split(self, items: list[tuple[str, object]], leaf: Callable[[str, list[object]], Tree],
+               size: int | None = None) -> Tree:
+        """Balanced tree over (key, item) pairs sorted by key, at most ``size`` per leaf."""
+        size = LEAF if size is None else size
+        if len(items) <= size:
             node = leaf(self._name(), [item for _, item in items])
             self.nodes.append(node)
             return node
@@ -160,8 +206,8 @@ class TreeBuilder:
         best = min(thresholds, key=lambda t: abs(2 * sum(below(k, t) for k, _ in items) - len(items)))
         node = Split(self._name(), f"^.{{{common}}}[\\x00-\\x{best - 1:02X}]", None, None)  # type: ignore[arg-type]
         self.nodes.append(node)
-        node.yes = self._split([(k, v) for k, v in items if below(k, best)], leaf)
-        node.no = self._split([(k, v) for k, v in items if not below(k, best)], leaf)
+        node.yes = self._split([(k, v) for k, v in items if below(k, best)], leaf, size)
+        node.no = self._split([(k, v) for k, v in items if not below(k, best)], leaf, size)
         return node
 
     def pages(self, heads: list[Head]) -> Tree | None:
@@ -169,6 +215,13 @@ class TreeBuilder:
             return None
         items = sorted((checked("path", h.path or ""), h) for h in heads)
         return self._split(items, lambda name, hs: PageLeaf(name, hs))  # type: ignore[arg-type]
+
+    def table(self, heads: list[Head]) -> Tree | None:
+        """Type-independent pages as PageTable leaves of at most TABLE_LEAF records."""
+        if not heads:
+            return None
+        items = sorted((checked("path", h.path or ""), h) for h in heads)
+        return self._split(items, lambda name, hs: PageTable(name, hs), TABLE_LEAF)  # type: ignore[arg-type]
 
     def dirs(self, heads: list[Head]) -> Tree | None:
         """Directories nest; siblings never both prefix one path, so each level is a tree."""
@@ -189,11 +242,18 @@ class TreeBuilder:
         return level(None)
 
 
-def lookup_trees(site: SitePlan, rs: RuleSetPlan) -> tuple[Tree | None, Tree | None, list[Tree]]:
-    """(page tree, directory tree, every node) of one rule set."""
+def lookup_trees(site: SitePlan, rs: RuleSetPlan
+                 ) -> tuple[Tree | None, Tree | None, Tree | None, list[Tree]]:
+    """(page table tree, page code tree, directory tree, every node) of one rule set.
+
+    Pages whose head table names no media class are data (PageTable leaves); the few
+    whose winner depends on the content type keep the per-page code (PageLeaf).
+    """
     builder = TreeBuilder(f"cdn_{site.key}_{rs.key}")
-    pages, dirs = builder.pages(rs.pages), builder.dirs(rs.dirs)
-    return pages, dirs, builder.nodes
+    table = builder.table([h for h in rs.pages if not h.by_class])
+    pages = builder.pages([h for h in rs.pages if h.by_class])
+    dirs = builder.dirs(rs.dirs)
+    return table, pages, dirs, builder.nodes
 
 
 def _time(value: float) -> str:
@@ -238,6 +298,7 @@ class VarnishTarget(Target):
             "lit": lambda kind, value: checked(kind, value),
             "prefix": regex_literal,
             "lookup_trees": lookup_trees,
+            "table_regex": TABLE_REGEX,
             "rx": re.escape,
             "purgers": [checked("ip", ip) for ip in options.purgers],
             "test_header": TEST_CLOCK_HEADER if options.clock == "header" else None,
