@@ -72,8 +72,8 @@ from cache_rules.targets.cloudfront import TARGET as COMPILER
 from cache_rules.targets.cloudfront import behaviors as compile_behaviors
 from cache_rules.targets.plan import SitePlan
 from cdnctl.deploy import Deployer, UnitResult, VendorPlan, json_text, text_diff
-from cdnctl.deploy.http import ApiError, Conflict
-from cdnctl.vendors.base import GaveUp, Permanent, RunContext, Transient, with_retry
+from cdnctl.deploy.http import ApiError, Conflict, retried
+from cdnctl.vendors.base import Permanent, RunContext, Transient
 
 PREFIX = "cdnctl-"
 EVENT = "origin-response"
@@ -301,14 +301,7 @@ class CloudFrontDeployer(Deployer):
             except BotoCoreError as exc:
                 raise Transient(f"{method}: {type(exc).__name__}: {exc}") from None
 
-        try:
-            return with_retry(once, self.ctx)[0]
-        except GaveUp as exc:
-            raise ApiError(str(exc)) from None
-        except Conflict:
-            raise
-        except Permanent as exc:
-            raise ApiError(str(exc)) from None
+        return retried(once, self.ctx)
 
     # reads
     def distribution(self) -> tuple[dict[str, Any], str]:

@@ -6,12 +6,15 @@ message) with every method, not only POST, each call retried by
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 
 from cdnctl.vendors.base import GaveUp, Permanent, RunContext, Transient, parse_retry_after, with_retry
 from cdnctl.vendors.http import VendorHTTP
+
+T = TypeVar("T")
 
 
 class Conflict(Permanent):
@@ -24,6 +27,19 @@ class ApiError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+def retried(once: Callable[[], T], ctx: RunContext) -> T:
+    """``once()`` retried while transient; gives up as :class:`ApiError`, except a
+    :class:`Conflict`, which callers handle apart (someone else changed the config)."""
+    try:
+        return with_retry(once, ctx)[0]
+    except GaveUp as exc:
+        raise ApiError(str(exc)) from None
+    except Conflict:
+        raise
+    except Permanent as exc:
+        raise ApiError(str(exc)) from None
 
 
 class ConfigHTTP(VendorHTTP):
@@ -58,15 +74,7 @@ class ConfigHTTP(VendorHTTP):
     def call(self, method: str, path: str, accept: tuple[int, ...] = (), **kw: Any) -> requests.Response:
         """One call, retried while transient; raises :class:`ApiError` (or :class:`Conflict`).
         Statuses in ``accept`` (e.g. 404 for "not there yet") are returned, not raised."""
-        try:
-            resp, _ = with_retry(lambda: self.once(method, path, accept, **kw), self.ctx)
-        except GaveUp as exc:
-            raise ApiError(str(exc)) from None
-        except Conflict:
-            raise
-        except Permanent as exc:
-            raise ApiError(str(exc)) from None
-        return resp
+        return retried(lambda: self.once(method, path, accept, **kw), self.ctx)
 
     def json(self, method: str, path: str, **kw: Any) -> Any:
         return self.call(method, path, **kw).json()
