@@ -158,37 +158,34 @@ _CACHE_VALS = "[" + ", ".join(q(CACHE_CLASS[k]) for k in _KEYS) + "]"
 _MONTHS = "[" + ", ".join(q(m) for m in MONTHS) + "]"
 
 
+def _fixed_time(v: str, pattern: str, ymd: tuple[str, str, str], hms: tuple[int, int, int],
+                offset: tuple[int, int, int]) -> tuple[list[str], str, str]:
+    """A fixed-width time stamp: the date parts given as SQL, the clock and the UTC offset
+    (sign, hours, minutes) by their 1-based positions in ``v``; ``pattern`` checks the shape."""
+    y, mo, d = ymd
+    hh, mi, ss = (_num(v, pos, 2) for pos in hms)
+    sign, oh, om = offset
+    off = (f"(if(substring({v}, {sign}, 1) = '-', -1, 1) * "
+           f"(toInt32({_num(v, oh, 2)}) * 60 + toInt32({_num(v, om, 2)})))")
+    ok = f"(match({v}, '{pattern}') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
+    t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
+    return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
+
+
 def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
     """(values for KIND_COLUMNS[kind], failure condition, reason) as SQL over string ``v``."""
     dash = f"nullIf({v}, '-')"
     if kind in ("client", "method", "uri", "protocol", "referer", "user_agent", "edge"):
         return [dash], None, None
-    if kind == "clf_time":
-        y, mo, d = _num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)
-        hh, mi, ss = _num(v, 13, 2), _num(v, 16, 2), _num(v, 19, 2)
-        off = (
-            f"(if(substring({v}, 22, 1) = '-', -1, 1) * "
-            f"(toInt32({_num(v, 23, 2)}) * 60 + toInt32({_num(v, 25, 2)})))"
-        )
-        ok = (
-            f"(match({v}, '^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{{4}}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
-            f"[+-][0-9]{{4}}$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
-        )
-        t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
-        return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
-    if kind == "iso_time":
-        y, mo, d = _num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)
-        hh, mi, ss = _num(v, 12, 2), _num(v, 15, 2), _num(v, 18, 2)
-        off = (
-            f"(if(substring({v}, 20, 1) = '-', -1, 1) * "
-            f"(toInt32({_num(v, 21, 2)}) * 60 + toInt32({_num(v, 24, 2)})))"
-        )
-        ok = (
-            f"(match({v}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
-            f"[0-9][0-9]:[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
-        )
-        t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
-        return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
+    if kind == "clf_time":  # 25/Apr/2027:21:00:00 +0200
+        return _fixed_time(v, r"^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{4}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
+                              r"[+-][0-9]{4}$",
+                           (_num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)),
+                           (13, 16, 19), (22, 23, 25))
+    if kind == "iso_time":  # 2027-04-25T21:00:00+02:00
+        return _fixed_time(v, r"^[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
+                              r"[0-9][0-9]:[0-9][0-9]$",
+                           (_num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)), (12, 15, 18), (20, 21, 24))
     if kind == "msec":
         secs = f"toUInt64OrZero(splitByChar('.', {v})[1])"
         ok = f"(match({v}, '^[0-9]{{1,10}}(\\\\.[0-9]{{1,6}})?$') AND {secs} < 4102444800)"
