@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.servers import Origin
+from tests.e2e.sshd import Sshd
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +38,11 @@ def workdir_factory() -> Iterator[Callable[[str], Path]]:
     yield make
     for path in made:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[Sshd]:
+    """A real OpenSSH sshd on a free loopback port (SFTP ingest and publish tests)."""
+    server = Sshd()
+    yield server
+    server.close()

@@ -29,13 +29,6 @@ PARIS_DAY_START = datetime(2027, 4, 24, 22, 0, tzinfo=UTC)     # 00:00 Europe/Pa
 NEXT_DAY_START = datetime(2027, 4, 25, 22, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Inbox]]:
     controller_mod = pytest.importorskip("aiosmtpd.controller")

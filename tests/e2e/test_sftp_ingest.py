@@ -26,13 +26,6 @@ pytestmark = pytest.mark.e2e
 SITE = "www.example.gouv.fr"
 
 
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def account(sshd: Sshd) -> Iterator[Path]:
     for p in sshd.root.iterdir():
