@@ -13,12 +13,14 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loggest.formats.model import COLUMNS
-from loggest.formats.reference import w3c_fields
-from loggest.formats.sql import q, token_query, w3c_query
+from loggest.formats.model import COLUMNS, Field
+from loggest.formats.reference import token_time_unit, w3c_fields, w3c_time_unit
+from loggest.formats.sql import line_expr, q, token_query, w3c_query
+from loggest.scan import is_gzip
 from loggest.store.schema import RAW_MAX
 
 if TYPE_CHECKING:
@@ -46,32 +48,89 @@ class CorruptFile(Exception):
 
 
 def _directives(store: ClickHouseStore, source: str) -> list[tuple[int, str]]:
-    return store.rows(f"SELECT _row_number + 1, line FROM {source} WHERE startsWith(line, '#') ORDER BY 1")
+    return store.rows(f"SELECT _line_no, _l FROM (SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l "
+                      f"FROM {source}) WHERE startsWith(_l, '#') ORDER BY 1")
 
 
-def _segments(store: ClickHouseStore, source: str, directives: list[tuple[int, str]] | None = None
-              ) -> list[tuple[list[str] | None, int, int]]:
-    """W3C: (field names or None, first line, last line) for each #Fields: directive."""
-    if directives is None:
-        directives = _directives(store, source)
-    segments: list[tuple[list[str] | None, int, int]] = []
-    start, names = 1, None
+@dataclass
+class Segment:
+    """Lines ``first``..``last`` under one ``#Fields:`` directive (``names`` None: before any)."""
+
+    names: list[str] | None
+    first: int
+    last: int
+    unit: str = "s"
+    unit_why: str = ""
+
+
+def segments(directives: list[tuple[int, str]], cloudfront: bool, time_unit: str = "auto") -> list[Segment]:
+    """W3C: one segment per #Fields: directive; the time-taken unit from the #Software seen
+    before it (as :class:`reference.W3CParser`)."""
+    out: list[Segment] = []
+    start, names, software = 1, None, None
+    unit, why = w3c_time_unit(time_unit, software, cloudfront)
     for line_no, text in directives:
+        if text.startswith("#Software:"):
+            software = text[len("#Software:"):].strip()
+            continue
         if not text.startswith("#Fields:"):
             continue
         if line_no > start:
-            segments.append((names, start, line_no - 1))
-        names = text.rstrip("\r")[len("#Fields:"):].split()
+            out.append(Segment(names, start, line_no - 1, unit, why))
+        names = text[len("#Fields:"):].split()
+        unit, why = w3c_time_unit(time_unit, software, cloudfront)
         start = line_no
-    segments.append((names, start, 2**32 - 1))
-    return segments
+    out.append(Segment(names, start, 2**32 - 1, unit, why))
+    return out
 
 
-def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-                    progress: Callable[[int], None] | None = None) -> int:
-    """Parse and store one file inside ClickHouse; returns its number of lines."""
+def time_unit_label(segs: list[Segment], cloudfront: bool) -> str:
+    labels: list[str] = []
+    for seg in segs:
+        if seg.names and any(f.kind.startswith("tt_") for f in w3c_fields(seg.names, cloudfront, seg.unit)):
+            label = f"{seg.unit.replace('us', 'µs')} ({seg.unit_why})"
+            if label not in labels:
+                labels.append(label)
+    return "; ".join(labels)
+
+
+def file_queries(store: ClickHouseStore, source: str, opts: IngestOptions) -> tuple[list[str], str]:
+    """(SELECT queries giving every line of ``source`` with its kind, time-taken unit label)."""
+    fmt = opts.fmt
+    if not fmt.is_w3c:
+        fields = [t for t in fmt.tokens if isinstance(t, Field)]
+        return [token_query(fmt.tokens, opts.site, opts.pseudo, source, opts.local_tz)], token_time_unit(
+            fields
+        )
+    cloudfront = fmt.notation == "cloudfront"
+    segs = segments(_directives(store, source), cloudfront, opts.time_unit)
+    queries = [
+        w3c_query(
+            seg.names,
+            w3c_fields(seg.names or [], cloudfront, seg.unit),
+            "\t" if cloudfront else " ",
+            opts.site,
+            opts.pseudo,
+            source,
+            seg.first,
+            seg.last,
+            opts.local_tz,
+        )
+        for seg in segs
+    ]
+    return queries, time_unit_label(segs, cloudfront)
+
+
+def load_clickhouse(
+    store: ClickHouseStore,
+    path: Path,
+    entry: FileEntry,
+    opts: IngestOptions,
+    progress: Callable[[int], None] | None = None,
+) -> str:
+    """Parse and store one file inside ClickHouse; returns the time-taken unit label."""
     if path.stat().st_size == 0:
-        return 0
+        return ""
     try:
         return _load(store, path, entry, opts, progress)
     except Exception as exc:
@@ -83,29 +142,35 @@ def load_clickhouse(store: ClickHouseStore, path: Path, entry: FileEntry, opts: 
         raise
 
 
-def _load(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-          progress: Callable[[int], None] | None) -> int:
+def _load(
+    store: ClickHouseStore,
+    path: Path,
+    entry: FileEntry,
+    opts: IngestOptions,
+    progress: Callable[[int], None] | None,
+) -> str:
     with tempfile.TemporaryDirectory(prefix="cdnctl-") as tmp:
-        source = f"file({q(_safe_path(path, tmp))}, 'LineAsString', 'line String')"
-        fmt = opts.fmt
-        directives: list[tuple[int, str]] = []
-        if fmt.is_w3c:
-            sep = "\t" if fmt.notation == "cloudfront" else " "
-            directives = _directives(store, source)
-            queries = [w3c_query(names, w3c_fields(names or [], fmt.notation == "cloudfront"), sep, opts.site,
-                                 opts.pseudo, source, first, last)
-                       for names, first, last in _segments(store, source, directives)]
-        else:
-            queries = [token_query(fmt.tokens, opts.site, opts.pseudo, source)]
+        # The compression is what the bytes are, not what the name says (a gzip named .log).
+        compression = "gzip" if is_gzip(path) else "none"
+        source = f"file({q(_safe_path(path, tmp))}, 'LineAsString', 'line String', {q(compression)})"
+        queries, unit = file_queries(store, source, opts)
         cols = ", ".join(COLUMNS)
         select = ", ".join(f"ifNull({c}, {NOT_NULL[c]})" if c in NOT_NULL else c for c in COLUMNS)
-        raw = f"if(_reason = '', '', substringUTF8(_l, 1, {RAW_MAX}))"
-        for sql in queries:       # one pass: the buffer's views route records and quarantined lines
-            store.command(f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw) "
-                          f"SELECT {select}, {entry.file_id}, _line_no, {q(entry.name)}, _reason, {raw} "
-                          f"FROM ({sql})", settings=SETTINGS)
-        records, quarantined = store.count_file(entry.file_id)
-        lines = records + quarantined + len(directives)
+        raw = f"if(_kind = 'quarantine', substringUTF8(_l, 1, {RAW_MAX}), '')"
+        # A record older than the raw retention would be removed by the records TTL at some
+        # later merge: it is counted as 'old' instead, with the TTL's own expression.
+        kind = (
+            f"if(_kind = 'record' AND addMonths(time, {int(opts.retention_months)}) <= "
+            f"toDateTime({q(opts.now.strftime('%Y-%m-%d %H:%M:%S'))}, 'UTC'), 'old', _kind)"
+        )
+        for sql in queries:  # one pass: the buffer's views route and count the lines
+            store.command(
+                f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw, kind) "
+                f"SELECT {select}, {entry.file_id}, _line_no, {q(entry.name)}, "
+                f"if(_kind = 'quarantine', _reason, ''), {raw}, {kind} "
+                f"FROM ({sql})",
+                settings=SETTINGS,
+            )
         if progress:
-            progress(lines)
-        return lines
+            progress(sum(store.line_counts(entry.file_id).values()))
+        return unit

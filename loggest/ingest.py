@@ -12,6 +12,7 @@ nothing counted twice.
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import json
 import re
@@ -20,20 +21,27 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from loggest.formats import LogFormat
 from loggest.formats.convert import LineError
-from loggest.formats.reference import clean_line
+from loggest.formats.model import COLUMNS
+from loggest.formats.reference import clean_line, is_blank
 from loggest.pseudo import Pseudonymiser
 from loggest.scan import check, checksum, is_gzip, tail_error
 from loggest.sources import SourceFile
 from loggest.store.clickhouse import ClickHouseStore, FileEntry, file_id_of
+from loggest.store.schema import RAW_MAX
 
 BATCH = 50_000
 _NAME_DAY = re.compile(r"(20\d\d)-?([01]\d)-?([0-3]\d)")
+# IIS names its daily files u_exYYMMDD.log (ex, nc, in: W3C, NCSA, IIS formats; u_ = UTF-8).
+_IIS_NAME_DAY = re.compile(r"(?:^|[^0-9A-Za-z])(?:u_)?(?:ex|nc|in)(\d\d)([01]\d)([0-3]\d)(?:\d\d)?(?![0-9])")
+BOM_BYTES = b"\xef\xbb\xbf"
+PARIS = ZoneInfo("Europe/Paris")
 _NAME_SITE = re.compile(r"^([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})_")
 
 Progress = Callable[[int], None]
@@ -50,6 +58,15 @@ class FileResult:
     seconds: float = 0.0
     engine: str = ""
     sha256: str = ""
+    directives: int = 0
+    blank: int = 0
+    too_old: int = 0
+    time_unit: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def accounted(self) -> bool:
+        return self.lines == self.records + self.quarantined + self.directives + self.blank + self.too_old
 
 
 @dataclass
@@ -73,20 +90,30 @@ class IngestReport:
     def quarantined(self) -> int:
         return sum(f.quarantined for f in self.files if f.status in ("ingested", "replayed"))
 
+    def total(self, attr: str) -> int:
+        return sum(int(getattr(f, attr)) for f in self.files if f.status in ("ingested", "replayed"))
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{f.name}: {w}" for f in self.files for w in f.warnings]
+
     @property
     def seconds(self) -> float:
         return sum(f.seconds for f in self.files)
 
     def to_json(self) -> dict[str, object]:
         return {
-            "ok": not self.count("refused", "failed") and not self.alarms,
+            "ok": not self.count("refused", "failed") and not self.alarms and not self.warnings,
             "files": [asdict(f) for f in self.files],
             "totals": {"files": len(self.files), "ingested": self.count("ingested", "replayed"),
                        "skipped": self.count("skipped"), "refused": self.count("refused"),
                        "failed": self.count("failed"),
                        "pending": self.count("pending"), "lines": self.lines, "records": self.records,
-                       "quarantined": self.quarantined, "seconds": round(self.seconds, 3)},
+                       "quarantined": self.quarantined, "directives": self.total("directives"),
+                       "blank": self.total("blank"), "too_old": self.total("too_old"),
+                       "seconds": round(self.seconds, 3)},
             "alarms": self.alarms,
+            "warnings": self.warnings,
             "manifests": self.manifests,
         }
 
@@ -98,16 +125,38 @@ class IngestOptions:
     replay: bool = False
     pseudo: Pseudonymiser | None = None
     engine: str = "auto"        # auto | python | clickhouse
+    local_tz: str = "Europe/Paris"   # zone of W3C date-local/time-local
+    time_unit: str = "auto"     # W3C time-taken: auto (IIS ms, else s) | s | ms | us
+    late_after: int = 0         # alarm when a site's last file covers a day older than this (0: off)
+    # Set by ingest() from the store: records with time + retention <= now are 'old'.
+    retention_months: int = 13
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None, microsecond=0))
 
 
 def name_day(name: str) -> date | None:
+    """The day a file's name says it holds: ``…2027-04-25…``, ``…20270425…``, IIS ``u_ex270425.log``."""
     m = _NAME_DAY.search(name)
-    if not m:
+    year = None
+    if m:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = _IIS_NAME_DAY.search(name)
+        if m:
+            year, month, day = 2000 + int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if year is None:
         return None
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return date(year, month, day)
     except ValueError:
         return None
+
+
+def add_months(when: datetime, months: int) -> datetime:
+    """``when`` + ``months`` calendar months, the day clamped to the month's end (ClickHouse addMonths)."""
+    total = when.year * 12 + when.month - 1 + months
+    year, month = divmod(total, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return when.replace(year=year, month=month + 1, day=min(when.day, last))
 
 
 def name_site(name: str) -> str | None:
@@ -121,47 +170,75 @@ def open_lines(path: Path) -> IO[bytes]:
 
 # ---- the pure-Python engine (reference; works with any store) ----
 
-def python_rows(path: Path, fmt: LogFormat, site: str | None, pseudo: Pseudonymiser | None
-                ) -> Iterator[tuple[int, list[object] | None, str, str]]:
-    """(line number, row or None, quarantine reason, raw text) for every line of a file."""
-    parser = fmt.parser(site)
+Line = tuple[int, str, "list[object] | None", str, str]   # (line number, kind, row, reason, raw text)
+
+
+def python_lines(path: Path, fmt: LogFormat, opts: IngestOptions,
+                 parser: object | None = None) -> Iterator[Line]:
+    """Every line of a file with its kind: record (with its row), quarantine (reason, raw
+    text), directive, blank. 'old' is decided by the caller (it needs the store's clock)."""
+    p = parser if parser is not None else fmt.parser(opts.site, opts.local_tz, opts.time_unit)
+    parse = p.parse  # type: ignore[attr-defined]
+    pseudo = opts.pseudo
     with open_lines(path) as f:
         for line_no, raw in enumerate(f, 1):
-            text = clean_line(raw[:-1] if raw.endswith(b"\n") else raw)
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if line_no == 1 and raw.startswith(BOM_BYTES):
+                raw = raw[3:]
+            text = clean_line(raw)
+            if is_blank(text):
+                yield line_no, "blank", None, "", ""
+                continue
             try:
-                row = parser.parse(text)
+                row = parse(text)
             except LineError as exc:
-                yield line_no, None, str(exc), text
+                yield line_no, "quarantine", None, str(exc), text
                 continue
             if row is None:
-                continue                       # a directive (#Fields:, #Version…)
+                yield line_no, "directive", None, "", ""
+                continue
             if pseudo is not None:
-                row[3] = pseudo.apply(row[3])  # type: ignore[arg-type]
-            yield line_no, row, "", ""
+                row[3] = pseudo.apply(row[3], row[0])  # type: ignore[arg-type]
+            yield line_no, "record", row, "", ""
 
 
-def load_python(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-                progress: Progress | None = None) -> None:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def load_python(
+    store: ClickHouseStore,
+    path: Path,
+    entry: FileEntry,
+    opts: IngestOptions,
+    progress: Progress | None = None,
+) -> str:
+    """Parse in Python and send every line with its kind to the store's buffer → time unit label."""
+    parser = opts.fmt.parser(opts.site, opts.local_tz, opts.time_unit)
+    now = opts.now.replace(tzinfo=UTC)
+    months = opts.retention_months
     batch: list[list[object]] = []
-    bad: list[tuple[int, str, int, str, str]] = []
     done = line_no = 0
-    for line_no, row, reason, raw in python_rows(path, opts.fmt, opts.site, opts.pseudo):
+    blank_row = [None] * len(COLUMNS)
+    for line_no, kind, row, reason, raw in python_lines(path, opts.fmt, opts, parser):
         if row is None:
-            bad.append((entry.file_id, entry.name, line_no, reason, raw))
-            continue
-        row.append(entry.file_id)
-        row.append(line_no)
+            row = list(blank_row)
+        elif add_months(row[0], months) <= now:  # type: ignore[arg-type]
+            kind = "old"
+        if row[0] is None:
+            row[0], row[1], row[2] = _EPOCH, 0, ""
+        row.extend((entry.file_id, line_no, entry.name, reason, raw[:RAW_MAX], kind))
         batch.append(row)
         if len(batch) >= BATCH:
-            store.insert_records(batch)
+            store.insert_buffer(batch)
             if progress:
                 progress(line_no - done)
                 done = line_no
             batch = []
-    store.insert_records(batch)
-    store.insert_quarantine(bad)
+    store.insert_buffer(batch)
     if progress:
         progress(max(0, line_no - done))
+    return str(getattr(parser, "time_unit", ""))
 
 
 def choose_engine(store: ClickHouseStore, opts: IngestOptions) -> str:
@@ -170,9 +247,15 @@ def choose_engine(store: ClickHouseStore, opts: IngestOptions) -> str:
     return "clickhouse" if store.embedded_path is not None else "python"
 
 
-def load_file(store: ClickHouseStore, path: Path, entry: FileEntry, opts: IngestOptions,
-              progress: Progress | None = None) -> tuple[str, int, str]:
-    """Load the lines of one file → (engine, line count, integrity error or '').
+def load_file(
+    store: ClickHouseStore,
+    path: Path,
+    entry: FileEntry,
+    opts: IngestOptions,
+    progress: Progress | None = None,
+) -> tuple[str, str, int | None, str]:
+    """Load the lines of one file → (engine, time unit, lines counted by the integrity check
+    or None, integrity error or '').
 
     The ClickHouse engine reads the file itself and fails on a corrupt or truncated gzip
     (zlib checks the stream, its CRC and length), so only a plain file's last byte is
@@ -184,28 +267,51 @@ def load_file(store: ClickHouseStore, path: Path, entry: FileEntry, opts: Ingest
 
         error = tail_error(path)
         if error:
-            return engine, 0, error
+            return engine, "", None, error
         try:
-            return engine, load_clickhouse(store, path, entry, opts, progress), ""
+            return engine, load_clickhouse(store, path, entry, opts, progress), None, ""
         except CorruptFile as exc:
-            return engine, 0, str(exc)
+            return engine, "", None, str(exc)
     with ThreadPoolExecutor(1) as pool:
         checking = pool.submit(check, path)  # gzip integrity + line count, next to the load
         try:
-            load_python(store, path, entry, opts, progress)
+            unit = load_python(store, path, entry, opts, progress)
         except (EOFError, OSError, zlib.error):  # the gzip reader failed: the check says why
             lines, error = checking.result()
             if not error:
                 raise
-            return engine, lines, error
+            return engine, "", lines, error
         lines, error = checking.result()
-    return engine, lines, error
+    return engine, unit, lines, error
+
+
+def _top_reasons(store: ClickHouseStore, file_id: int, n: int = 3) -> str:
+    found = store.rows(
+        "SELECT reason, count() AS c FROM quarantine WHERE file_id = {f:UInt64} "
+        "GROUP BY reason ORDER BY c DESC, reason LIMIT {n:UInt32}",
+        {"f": file_id, "n": n},
+    )
+    return "; ".join(f"{reason} ({count:,})" for reason, count in found)
+
+
+def _covered_days(name_d: date | None, record_days: set[date]) -> list[date]:
+    """The days a file covers: the day its name says, else every day from its first record's
+    to its last record's (days without traffic inside that span are covered too)."""
+    days = set(record_days)
+    if name_d is not None:
+        days.add(name_d)  # (the name alone says what is covered: see coverage())
+    elif record_days:
+        lo, hi = min(record_days), max(record_days)
+        days.update(lo + timedelta(days=i) for i in range((hi - lo).days + 1))
+    return sorted(days)
 
 
 # ---- orchestration ----
 
-def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
-                progress: Progress | None = None) -> FileResult:
+
+def ingest_file(
+    store: ClickHouseStore, src: SourceFile, opts: IngestOptions, progress: Progress | None = None
+) -> FileResult:
     if src.failed:
         return FileResult(src.name, "failed", src.failed)
     if not src.ready:
@@ -219,11 +325,26 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
     if previous is not None and previous.status == "done" and not opts.replay:
         result.status = "skipped"
         result.reason = f"already ingested (same sha256 as {previous.name})"
-        result.lines, result.records = previous.lines, previous.records
-        result.quarantined = previous.quarantined
+        for attr in ("lines", "records", "quarantined", "directives", "blank", "too_old", "time_unit"):
+            setattr(result, attr, getattr(previous, attr))
         return result
-    if previous is not None and previous.status == "refused":
+    # A file refused for its content stays refused, unless asked again (--replay) or, when no
+    # line could be read with its format, under another --format.
+    if (
+        previous is not None
+        and previous.status == "refused"
+        and not opts.replay
+        and not (previous.notes == NO_RECORDS and previous.format != opts.fmt.name)
+    ):
         result.status, result.reason = "refused", previous.reason
+        return result
+    if size == 0 and src.name.endswith(".gz"):
+        result.status = "refused"
+        result.reason = (
+            "empty .gz file: not a gzip stream (a gzip of an empty log has a header of about 20 bytes)"
+        )
+        entry.status, entry.reason = "refused", result.reason
+        store.put_file(entry)
         return result
     # Another content already ingested under this name: a changed delivery.
     older = [e for e in store.files_by_name(src.name) if e.sha256 != sha and e.status in ("done", "loading")]
@@ -245,33 +366,85 @@ def ingest_file(store: ClickHouseStore, src: SourceFile, opts: IngestOptions,
         result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
     store.put_file(entry)  # status loading: a crash from here is repaired on re-run
     store.delete_files(stale)
-    entry.engine, entry.lines, error = load_file(store, src.path, entry, opts, progress)
+    entry.engine, entry.time_unit, checked_lines, error = load_file(store, src.path, entry, opts, progress)
+    counts = store.line_counts(fid)
+    entry.lines = sum(counts.values())
+    if not error and checked_lines is not None and checked_lines != entry.lines:
+        error = (
+            f"line accounting failed: the file has {checked_lines:,} lines, {entry.lines:,} were classified"
+        )
     if error:
         store.delete_files([fid])
         store.refresh_daily(touched)
         entry.status, entry.reason = "refused", error
+        entry.lines = checked_lines or 0
         store.put_file(entry)
         result.status, result.reason, result.lines = "refused", error, entry.lines
         return result
+    entry.records, entry.quarantined = counts["record"], counts["quarantine"]
+    entry.directives, entry.blank, entry.too_old = counts["directive"], counts["blank"], counts["old"]
     site_days = store.file_site_days([fid])
-    store.refresh_daily(site_days | touched)
-    entry.records, entry.quarantined = store.count_file(fid)
     entry.sites = sorted({s for s, _ in site_days} | {s for s in (opts.site, name_site(src.name)) if s})
-    entry.days = sorted({d for _, d in site_days})
+    entry.days = _covered_days(entry.file_day, {d for _, d in site_days})
     entry.seconds = time.monotonic() - started
+    if entry.records == 0 and entry.quarantined > 0:
+        # Data lines and not one record: almost always the wrong --format. Refused (exit 3),
+        # its quarantined lines kept for `logs rejects` and counted for the file's days.
+        entry.status, entry.notes = "refused", NO_RECORDS
+        entry.reason = (
+            f"no record: all {entry.quarantined:,} data lines were rejected with --format "
+            f"{opts.fmt.name}; most frequent reasons: {_top_reasons(store, fid)}; check --format"
+        )
+        store.refresh_daily(touched)
+        store.put_file(entry)
+        _copy(entry, result)
+        result.status, result.reason = "refused", entry.reason
+        return result
+    store.refresh_daily(site_days | touched)
+    if entry.too_old:
+        cut = add_months(opts.now, -opts.retention_months)
+        result.warnings.append(
+            f"{entry.too_old:,} records older than the raw retention ({opts.retention_months} months: "
+            f"before {cut:%Y-%m-%d %H:%M} UTC) were counted, not stored; "
+            "--retention-months N (and --replay) keeps them"
+        )
     entry.status = "done"
     for e in older:
         e.status, e.reason = "replaced", f"replaced by {sha[:12]}…"
         store.put_file(e)
     store.put_file(entry)
-    result.lines, result.records, result.quarantined = entry.lines, entry.records, entry.quarantined
-    result.engine, result.seconds = entry.engine, entry.seconds
+    _copy(entry, result)
     return result
 
 
-def _site_days(files: list[FileEntry], store: ClickHouseStore, site: str) -> set[date]:
-    days = {e.file_day for e in files if site in e.sites and e.file_day is not None}
-    return days or {row["day"] for row in store.daily(site) if row["requests"]}
+NO_RECORDS = "no_records"
+
+
+def _copy(entry: FileEntry, result: FileResult) -> None:
+    for attr in (
+        "lines",
+        "records",
+        "quarantined",
+        "directives",
+        "blank",
+        "too_old",
+        "time_unit",
+        "engine",
+        "seconds",
+    ):
+        setattr(result, attr, getattr(entry, attr))
+
+
+def coverage(entry: FileEntry) -> set[date]:
+    """The days a file stands for, for missing-day alarms: the day in its name, else the span
+    of its records. A refused file (bad gzip, no record) stands for nothing."""
+    if entry.status != "done":
+        return set()
+    return {entry.file_day} if entry.file_day is not None else set(entry.days)
+
+
+def _site_days(files: list[FileEntry], site: str) -> set[date]:
+    return set().union(*(coverage(e) for e in files if site in e.sites))
 
 
 def _gaps(days: set[date]) -> list[tuple[date, date]]:
@@ -283,40 +456,71 @@ def _gaps(days: set[date]) -> list[tuple[date, date]]:
     return list(_ranges(missing))
 
 
-def missing_days(store: ClickHouseStore, sites: Iterable[str]) -> list[str]:
-    """Alarms for days without any delivered file between a site's first and last day.
+def paris_today() -> date:
+    return datetime.now(PARIS).date()
 
-    A day is present when a file named for it (``…YYYY-MM-DD…``) was ingested, empty or
-    not; for sites whose files carry no date, when records exist for it.
-    """
+
+def _late(days: set[date], late_after: int, today: date) -> int:
+    """Days since the last covered day beyond the delivery delay (0: on time or check off).
+    Yesterday's file is due today: a last day of ``today - 1 - late_after`` is still on time."""
+    if not late_after or not days:
+        return 0
+    behind = (today - max(days)).days - 1
+    return behind if behind > late_after else 0
+
+
+def missing_days(
+    store: ClickHouseStore, sites: Iterable[str], late_after: int = 0, today: date | None = None
+) -> list[str]:
+    """Alarms: days no delivered file covers between a site's first and last covered day, and
+    (``late_after`` > 0) a feed whose last covered day is more than ``late_after`` days before
+    yesterday. Days are judged from what files cover (name or record span), never from days
+    that happen to have no traffic."""
     alarms = []
     files = store.files("done")
+    today = today or paris_today()
     for site in sorted(set(sites)):
-        days = _site_days(files, store, site)
+        days = _site_days(files, site)
         for start, end in _gaps(days):
             span = str(start) if start == end else f"{start}..{end}"
             alarms.append(f"{site}: no log file for {span} (files present {min(days)}..{max(days)})")
+        behind = _late(days, late_after, today)
+        if behind:
+            alarms.append(
+                f"{site}: no log file since {max(days)} ({behind} day(s) late on {today}; "
+                f"a file per day is expected within {late_after} day(s))"
+            )
     return alarms
 
 
-def site_status(store: ClickHouseStore) -> list[dict[str, object]]:
-    """Per site: files, last file, days present and missing, lines, quarantine rate."""
+def site_status(
+    store: ClickHouseStore, late_after: int = 0, today: date | None = None
+) -> list[dict[str, object]]:
+    """Per site: files, last file, days present and missing, lines, quarantine rate, lateness."""
     files = store.files("done")
+    today = today or paris_today()
     out = []
     for site in sorted({s for e in files for s in e.sites}):
         mine = [e for e in files if site in e.sites]
-        days = _site_days(files, store, site)
+        days = _site_days(files, site)
         lines = sum(e.lines for e in mine)
         quarantined = sum(e.quarantined for e in mine)
         last = max(mine, key=lambda e: (e.file_day or date.min, e.name))
-        out.append({
-            "site": site, "files": len(mine), "last_file": last.name,
-            "first_day": str(min(days)) if days else None, "last_day": str(max(days)) if days else None,
-            "days_present": len(days),
-            "days_missing": [str(a) if a == b else f"{a}..{b}" for a, b in _gaps(days)],
-            "lines": lines, "quarantined": quarantined,
-            "quarantine_rate": round(quarantined / lines, 6) if lines else 0.0,
-        })
+        out.append(
+            {
+                "site": site,
+                "files": len(mine),
+                "last_file": last.name,
+                "first_day": str(min(days)) if days else None,
+                "last_day": str(max(days)) if days else None,
+                "days_present": len(days),
+                "days_missing": [str(a) if a == b else f"{a}..{b}" for a, b in _gaps(days)],
+                "days_late": _late(days, late_after, today),
+                "lines": lines,
+                "quarantined": quarantined,
+                "quarantine_rate": round(quarantined / lines, 6) if lines else 0.0,
+            }
+        )
     return out
 
 
@@ -350,10 +554,28 @@ def record_manifest(store: ClickHouseStore, src: SourceFile) -> tuple[str | None
         return None, f"{src.name}: unreadable publication manifest ({exc})"
     sha, size = checksum(src.path)
     if store.file_by_sha(sha) is None:
-        store.put_file(FileEntry(sha, file_id_of(sha), src.name, src.source, size, "manifest", "manifest",
-                                 json.dumps({"sequence": seq, "replaces": replaces, "file": data.get("file"),
-                                             "sha256": data.get("sha256"), "lines": data.get("lines")}),
-                                 sites=[site], file_day=name_day(src.name)))
+        store.put_file(
+            FileEntry(
+                sha,
+                file_id_of(sha),
+                src.name,
+                src.source,
+                size,
+                "manifest",
+                "manifest",
+                json.dumps(
+                    {
+                        "sequence": seq,
+                        "replaces": replaces,
+                        "file": data.get("file"),
+                        "sha256": data.get("sha256"),
+                        "lines": data.get("lines"),
+                    }
+                ),
+                sites=[site],
+                file_day=name_day(src.name),
+            )
+        )
     return site, ""
 
 
@@ -382,8 +604,10 @@ def sequence_gaps(store: ClickHouseStore, sites: Iterable[str]) -> list[str]:
                 runs.append((n, n))
         for a, b in runs:
             span = str(a) if a == b else f"{a}..{b}"
-            alarms.append(f"{site}: sequence gap: publication(s) {span} never received "
-                          f"(manifests {min(nums)}..{max(nums)})")
+            alarms.append(
+                f"{site}: sequence gap: publication(s) {span} never received "
+                f"(manifests {min(nums)}..{max(nums)})"
+            )
     return alarms
 
 
@@ -395,6 +619,8 @@ def ingest(
     on_file: Callable[[FileResult], None] | None = None,
 ) -> IngestReport:
     report = IngestReport()
+    opts.retention_months = store.retention_months()
+    opts.now = store.now()
     sites: set[str] = set()
     manifest_sites: set[str] = set()
     for src in files:
@@ -414,6 +640,6 @@ def ingest(
             entry = store.file_by_sha(result.sha256)
             if entry is not None:
                 sites.update(entry.sites)
-    report.alarms += missing_days(store, sites)
+    report.alarms += missing_days(store, sites, opts.late_after)
     report.alarms += sequence_gaps(store, manifest_sites | sites)
     return report

@@ -94,7 +94,9 @@ _WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND tim
 _TOTALS_SQL = f"""
 SELECT quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL),
        countIf(time_taken_us IS NOT NULL),
-       (SELECT sum(quarantined) FROM files FINAL WHERE status = 'done' AND hasAny(days, {{days:Array(Date)}})
+       (SELECT sum(quarantined) FROM files FINAL
+        WHERE (status = 'done' OR (status = 'refused' AND notes = 'no_records'))
+          AND hasAny(days, {{days:Array(Date)}})
           AND (empty(sites) OR hasAny(sites, {{sites:Array(String)}})))
 FROM records WHERE {_WHERE}
 """

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.markup import escape
@@ -14,6 +16,7 @@ from rich.table import Table
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, is_tty, json_option
 from loggest.formats import PRESETS, FormatError, LogFormat, resolve_format
+from loggest.formats.reference import TIME_UNIT_CHOICES, diagnose
 from loggest.ingest import FileResult, IngestOptions, IngestReport, ingest, site_status
 from loggest.pseudo import PseudoError, Pseudonymiser
 from loggest.sources import SourceFile
@@ -73,8 +76,13 @@ def logs() -> None:
               help=f"Log format: {', '.join(PRESETS)}, or an Apache LogFormat / nginx log_format string.")
 @click.option("--site", default=None, help="Site of the lines when the format has no host field.")
 @click.option("--replay", is_flag=True, help="Ingest again files already ingested, replacing their rows.")
-@click.option("--pseudonymise", "pseudonymise", default=None, metavar="hmac:KEYFILE|truncate",
-              envvar="CDNCTL_PSEUDONYMISE", help="Pseudonymise client addresses at ingest.")
+@click.option("--pseudonymise", "pseudonymise", default=None, metavar="hmac:KEYFILE|truncate[:N]",
+              envvar="CDNCTL_PSEUDONYMISE",
+              help="Store a pseudonym instead of the client address (records are kept --retention-months, "
+                   "daily aggregates hold only counts; quarantined lines keep their raw text). truncate[:N]: "
+                   "the last N IPv4 bytes zeroed (N = 2, 3 or 4, default 2: CNIL level), IPv6 cut to /48, "
+                   "/24 or /0. hmac:KEYFILE: h: + 16 hex digits of an HMAC whose key, derived from "
+                   "KEYFILE, changes every Europe/Paris day (visitors are counted per day).")
 @click.option("--settle", type=float, default=5.0, show_default=True,
               help="Seconds a file must be unchanged to be read (unless NAME.done/.ok exists).")
 @click.option(
@@ -88,7 +96,32 @@ def logs() -> None:
     "--retention-months",
     type=int,
     default=None,
-    help="Keep raw records this many months (≥ 6) [default: 13].",
+    help="Keep raw records this many months (≥ 6) [default: 13]. Older records are counted, not stored.",
+)
+@click.option(
+    "--time-taken-unit",
+    "time_unit",
+    type=click.Choice(TIME_UNIT_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Unit of W3C/CloudFront time-taken: auto = milliseconds when #Software names IIS, "
+    "else seconds (W3C draft, CloudFront). Apache/nginx formats fix it (%D µs, %T s, $request_time s).",
+)
+@click.option(
+    "--local-tz",
+    default="Europe/Paris",
+    show_default=True,
+    metavar="ZONE",
+    help="Time zone of W3C date-local/time-local fields (IIS Advanced Logging).",
+)
+@click.option(
+    "--late-after",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="DAYS",
+    help="Alarm (exit 3) when a site's last file covers a day more than DAYS before yesterday "
+    "(0: no check; daily cron: 1).",
 )
 @store_option
 @json_option
@@ -106,16 +139,22 @@ def ingest_cmd(
     settle: float,
     engine: str,
     retention_months: int | None,
+    time_unit: str,
+    local_tz: str,
+    late_after: int,
     store: str | None,
     as_json: bool,
 ) -> None:
     """Ingest log files (files, directories, an SFTP account) exactly once.
 
-    A file already ingested (same sha256) is skipped; a corrupt or truncated file is
-    refused whole and the next files proceed; an empty file is valid; a file still
-    being written is left for the next run; unparseable lines are quarantined
-    (`cdnctl logs rejects`). Exit 0 when every file is ingested or skipped,
-    3 when a file was refused or a day is missing, 1 when nothing could be read.
+    Every line is accounted for: lines = records + quarantined + directives + blank +
+    older than the raw retention (counted, not stored). A file already ingested (same
+    sha256) is skipped; a corrupt or truncated file is refused whole and the next files
+    proceed; a file whose data lines all fail (wrong --format) is refused; an empty file
+    is valid; a file still being written is left for the next run; unparseable lines are
+    quarantined (`cdnctl logs rejects`). Exit 0 when every file is ingested or skipped,
+    3 when a file was refused, records were too old to keep, or a day is missing,
+    1 when nothing could be read.
     """
     if not paths and not sftp_url:
         raise CdnctlError("give at least one PATH or --sftp URL", Exit.USAGE)
@@ -124,7 +163,28 @@ def ingest_cmd(
         pseudo = Pseudonymiser.from_option(pseudonymise)
     except PseudoError as exc:
         raise CdnctlError(str(exc), Exit.USAGE) from None
-    opts = IngestOptions(log_format, site=site, replay=replay, pseudo=pseudo, engine=engine)
+    if time_unit != "auto" and not log_format.is_w3c:
+        raise CdnctlError(
+            f"--time-taken-unit is for W3C and CloudFront logs; format {log_format.name!r} "
+            "states its unit (%D µs, %T or %{ms}T, $request_time s)",
+            Exit.USAGE,
+        )
+    try:
+        ZoneInfo(local_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CdnctlError(
+            f"--local-tz {local_tz!r} is not a time zone name (e.g. Europe/Paris)", Exit.USAGE
+        ) from None
+    opts = IngestOptions(
+        log_format,
+        site=site,
+        replay=replay,
+        pseudo=pseudo,
+        engine=engine,
+        local_tz=local_tz,
+        time_unit=time_unit,
+        late_after=late_after,
+    )
     with opened(store, retention_months) as st:
         if engine == "clickhouse" and st.embedded_path is None:
             raise CdnctlError(
@@ -141,7 +201,7 @@ def ingest_cmd(
     _render(report, as_json)
     if not report.files:
         raise SystemExit(int(Exit.INVALID))
-    if report.count("refused", "failed") or report.alarms:
+    if report.count("refused", "failed") or report.alarms or report.warnings:
         raise SystemExit(int(Exit.PARTIAL))
 
 
@@ -196,15 +256,19 @@ def _run(
             rate = f", {r.lines / r.seconds:,.0f} lines/s" if r.seconds > 0 and r.lines else ""
             extra = f" — {r.reason}" if r.reason else ""
             console.print(
-                f"[green]{r.status}[/] {escape(r.name)}: {r.lines:,} lines, {r.records:,} records, "
-                f"{r.quarantined:,} quarantined ({r.seconds:.2f}s{rate}, {r.engine}){escape(extra)}"
+                f"[green]{r.status}[/] {escape(r.name)}: {escape(_accounting(r))} "
+                f"({r.seconds:.2f}s{rate}, {r.engine}){escape(extra)}"
             )
+            for w in r.warnings:
+                err_console.print(f"[yellow]warning[/] {escape(r.name)}: {escape(w)}")
         elif r.status == "skipped":
             console.print(f"[cyan]skipped[/] {escape(r.name)}: {escape(r.reason)}")
         elif r.status == "pending":
             console.print(f"[yellow]pending[/] {escape(r.name)}: {escape(r.reason)}")
         else:
             err_console.print(f"[red]{r.status}[/] {escape(r.name)}: {escape(r.reason)}")
+            if r.lines:
+                err_console.print(f"  {escape(_accounting(r))}")
 
     if show and is_tty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -228,6 +292,19 @@ def _run(
     return ingest(st, sources, opts, on_file=on_file)
 
 
+_NOT_RECORDS = (("directives", "directives"), ("blank", "blank"), ("too_old", "older than the retention"))
+
+
+def _accounting(r: FileResult) -> str:
+    """``N lines = R records + Q quarantined + …`` (only the kinds present, records always)."""
+    parts = [f"{r.records:,} records"]
+    for attr, what in (("quarantined", "quarantined"), *_NOT_RECORDS):
+        if getattr(r, attr):
+            parts.append(f"{getattr(r, attr):,} {what}")
+    unit = f"; time taken in {r.time_unit}" if r.time_unit else ""
+    return f"{r.lines:,} lines = " + " + ".join(parts) + unit
+
+
 def _render(report: IngestReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
@@ -236,11 +313,15 @@ def _render(report: IngestReport, as_json: bool) -> None:
     assert isinstance(t, dict)
     rate = f", {report.lines / report.seconds:,.0f} lines/s" if report.seconds and report.lines else ""
     failed = f", {t['failed']} failed" if t["failed"] else ""
+    parts = [f"{t['records']:,} records", f"{t['quarantined']:,} quarantined"]
+    parts += [f"{t[k]:,} {label}" for k, label in _NOT_RECORDS if t[k]]
     console.print(
         f"[bold]{t['files']} file(s)[/]: {t['ingested']} ingested, {t['skipped']} skipped, "
-        f"{t['refused']} refused{failed}, {t['pending']} pending; {t['lines']:,} lines → {t['records']:,} "
-        f"records, {t['quarantined']:,} quarantined{rate}"
+        f"{t['refused']} refused{failed}, {t['pending']} pending; {t['lines']:,} lines = "
+        + " + ".join(parts) + rate
     )
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning[/] {escape(w)}")
     for alarm in report.alarms:
         err_console.print(f"[red]alarm[/] {escape(alarm)}")
     if not report.files:
@@ -316,36 +397,109 @@ def stats_cmd(
 
 
 @logs.command("status")
+@click.option(
+    "--late-after",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="DAYS",
+    help="Alarm when a site's last file covers a day more than DAYS before yesterday (0: no check).",
+)
 @store_option
 @json_option
-def status_cmd(store: str | None, as_json: bool) -> None:
-    """Per site (last file, days present/missing, quarantine rate), then every file seen."""
+def status_cmd(late_after: int, store: str | None, as_json: bool) -> None:
+    """Per site (last file, days present/missing, lateness, quarantine rate), then every file
+    with its line accounting and time-taken unit. Exit 3 when a day is missing or a feed is late."""
     with opened(store) as st:
         entries = st.files()
-        sites = site_status(st)
-    files = [{"name": e.name, "status": e.status, "reason": e.reason, "sha256": e.sha256, "lines": e.lines,
-              "records": e.records, "quarantined": e.quarantined, "sites": e.sites,
-              "file_day": str(e.file_day) if e.file_day else None, "source": e.source} for e in entries]
+        sites = site_status(st, late_after)
+    files = [
+        {
+            "name": e.name,
+            "status": e.status,
+            "reason": e.reason,
+            "sha256": e.sha256,
+            "lines": e.lines,
+            "records": e.records,
+            "quarantined": e.quarantined,
+            "directives": e.directives,
+            "blank": e.blank,
+            "too_old": e.too_old,
+            "time_unit": e.time_unit,
+            "sites": e.sites,
+            "file_day": str(e.file_day) if e.file_day else None,
+            "source": e.source,
+        }
+        for e in entries
+        if e.status != "manifest"
+    ]
+    alarmed = any(r["days_missing"] or r["days_late"] for r in sites)
     if as_json:
         emit_json({"sites": sites, "files": files})
-        return
+    else:
+        _status_tables(sites, files)
+    if alarmed:
+        raise SystemExit(int(Exit.PARTIAL))
+
+
+def _status_tables(sites: list[dict[str, Any]], files: list[dict[str, Any]]) -> None:
     table = Table(title=f"{len(sites)} site(s)")
     for col in ("site", "files", "last file", "days", "missing days", "lines", "quarantined"):
         table.add_column(col)
     for r in sites:
-        missing = ", ".join(r["days_missing"]) or "—"  # type: ignore[arg-type]
-        table.add_row(escape(str(r["site"])), str(r["files"]), escape(str(r["last_file"])),
-                      f"{r['first_day']}..{r['last_day']} ({r['days_present']})",
-                      f"[red]{missing}[/]" if r["days_missing"] else missing, f"{r['lines']:,}",
-                      f"{r['quarantined']:,} ({100 * float(r['quarantine_rate']):.2f} %)")  # type: ignore[arg-type]
+        missing = ", ".join(r["days_missing"]) or "—"
+        if r["days_late"]:
+            missing = (
+                missing if r["days_missing"] else ""
+            ) + f" late: {r['days_late']} day(s) since {r['last_day']}"
+        table.add_row(
+            escape(str(r["site"])),
+            str(r["files"]),
+            escape(str(r["last_file"])),
+            f"{r['first_day']}..{r['last_day']} ({r['days_present']})",
+            f"[red]{escape(missing.strip())}[/]" if r["days_missing"] or r["days_late"] else missing,
+            f"{r['lines']:,}",
+            f"{r['quarantined']:,} ({100 * float(r['quarantine_rate']):.2f} %)",
+        )
     console.print(table)
     table = Table(title=f"{len(files)} file(s)")
-    for col in ("file", "status", "lines", "records", "quarantined", "sites", "reason"):
+    for col in (
+        "file",
+        "status",
+        "lines",
+        "records",
+        "quarantined",
+        "not data",
+        "older",
+        "time taken",
+        "sites",
+        "reason",
+    ):
         table.add_column(col)
     for f in files:
-        table.add_row(escape(f["name"]), f["status"], f"{f['lines']:,}", f"{f['records']:,}",
-                      f"{f['quarantined']:,}", escape(", ".join(f["sites"])), escape(f["reason"]))
+        table.add_row(
+            escape(f["name"]),
+            f["status"],
+            f"{f['lines']:,}",
+            f"{f['records']:,}",
+            f"{f['quarantined']:,}",
+            f"{f['directives'] + f['blank']:,}",
+            f"{f['too_old']:,}",
+            escape(f["time_unit"]),
+            escape(", ".join(f["sites"])),
+            escape(f["reason"]),
+        )
     console.print(table)
+
+
+def _detail(reason: str, raw: str, fmt_name: str | None) -> str:
+    if reason != "does not match the format" or not fmt_name:
+        return ""
+    try:
+        fmt = resolve_format(fmt_name)
+    except FormatError:
+        return ""
+    return diagnose(fmt.tokens, raw) if fmt.tokens else ""
 
 
 @logs.command("rejects")
@@ -354,24 +508,30 @@ def status_cmd(store: str | None, as_json: bool) -> None:
 @store_option
 @json_option
 def rejects_cmd(file_name: str | None, limit: int, store: str | None, as_json: bool) -> None:
-    """Quarantined lines: file, line number, reason and the raw line."""
+    """Quarantined lines: file, line number, reason, the raw line, and for a line that does
+    not match its format, where it stops matching (``detail``)."""
     where, params = "1", {}
     if file_name:
         where, params = "file = {f:String}", {"f": file_name}
     with opened(store) as st:
         total = st.rows(f"SELECT count() FROM quarantine WHERE {where}", params)[0][0]
         found = st.rows(
-            f"SELECT file, line_no, reason, raw FROM quarantine WHERE {where} "
+            f"SELECT file, line_no, reason, raw, file_id FROM quarantine WHERE {where} "
             f"ORDER BY file, line_no LIMIT {int(limit)}",
             params,
         )
-    rows = [{"file": f, "line": n, "reason": r, "raw": raw} for f, n, r, raw in found]
+        formats = dict(st.rows("SELECT file_id, argMax(format, version) FROM files "
+                               "WHERE file_id IN {ids:Array(UInt64)} GROUP BY file_id",
+                               {"ids": sorted({row[4] for row in found})}))
+    rows = [{"file": f, "line": n, "reason": r, "raw": raw, "detail": _detail(r, raw, formats.get(fid))}
+            for f, n, r, raw, fid in found]
     if as_json:
         emit_json({"total": total, "lines": rows})
         return
     for r in rows:
+        detail = f" ({r['detail']})" if r["detail"] else ""
         console.print(
-            f"{escape(r['file'])}:{r['line']}: [red]{escape(r['reason'])}[/]  "
+            f"{escape(r['file'])}:{r['line']}: [red]{escape(r['reason'] + detail)}[/]  "
             f"[dim]{escape(r['raw'][:200])}[/]"
         )
     console.print(f"{total:,} quarantined line(s)" + (f", {len(rows)} shown" if total > len(rows) else ""))
@@ -381,8 +541,14 @@ def rejects_cmd(file_name: str | None, limit: int, store: str | None, as_json: b
 @click.option("--site", required=True, help="Site host name.")
 @click.option("--from", "day_from", required=True, metavar="YYYY-MM-DD", help="First day (Europe/Paris).")
 @click.option("--to", "day_to", required=True, metavar="YYYY-MM-DD", help="Last day (Europe/Paris).")
-@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="File to write (W3C extended; gzip when it ends in .gz).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write (W3C extended; gzip when it ends in .gz).",
+)
 @store_option
 @json_option
 def export_cmd(site: str, day_from: str, day_to: str, output: Path, store: str | None, as_json: bool) -> None:
@@ -407,17 +573,38 @@ def export_cmd(site: str, day_from: str, day_to: str, output: Path, store: str |
 
 @logs.command("publish")
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The day to publish (Europe/Paris).")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              envvar="CDNCTL_PUBLISH_CONFIG", show_envvar=True,
-              help="Publish config: node logs, output dir, per-site SFTP account and recipients.")
-@click.option("--logs", "logs_path", type=click.Path(path_type=Path), default=None,
-              help="Directory (or file) of the edge nodes' access logs [default: 'logs:' of the config].")
-@click.option("--format", "fmt", default=None,
-              help="Format of the node logs [default: 'format:' of the config, else nginx-cdn].")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="CDNCTL_PUBLISH_CONFIG",
+    show_envvar=True,
+    help="Publish config: node logs, output dir, per-site SFTP account and recipients.",
+)
+@click.option(
+    "--logs",
+    "logs_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Directory (or file) of the edge nodes' access logs [default: 'logs:' of the config].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Format of the node logs [default: 'format:' of the config, else nginx-cdn].",
+)
 @click.option("--site", "sites", multiple=True, help="Only this site (repeatable) [default: every site].")
 @json_option
-def publish_cmd(day: str, config_path: Path, logs_path: Path | None, fmt: str | None, sites: tuple[str, ...],
-                as_json: bool) -> None:
+def publish_cmd(
+    day: str,
+    config_path: Path,
+    logs_path: Path | None,
+    fmt: str | None,
+    sites: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Publish a day's logs to each site: W3C file + manifest over SFTP, then an e-mail notice.
 
     Idempotent: an unchanged day keeps its sequence number and is neither uploaded nor
@@ -444,10 +631,14 @@ def publish_cmd(day: str, config_path: Path, logs_path: Path | None, fmt: str | 
                 err_console.print(f"[red]failed[/] {escape(r.site)}: {escape(r.error)}")
                 continue
             mailed = f", notice to {escape(', '.join(r.notified))}" if r.notified else ""
-            console.print(f"[green]{r.status}[/] {escape(r.file)}: {r.lines:,} lines, sequence {r.sequence}"
-                          f"{'' if r.uploaded else ' (already on the account)'}{mailed}")
-        console.print(f"{len(sp.inputs)} node file(s), {sp.read:,} lines read, "
-                      f"{sp.other_days:,} of other days, {sp.unparsed:,} unparsed")
+            console.print(
+                f"[green]{r.status}[/] {escape(r.file)}: {r.lines:,} lines, sequence {r.sequence}"
+                f"{'' if r.uploaded else ' (already on the account)'}{mailed}"
+            )
+        console.print(
+            f"{len(sp.inputs)} node file(s), {sp.read:,} lines read, "
+            f"{sp.other_days:,} of other days, {sp.unparsed:,} unparsed"
+        )
         for host, n in sorted(sp.unconfigured.items()):
             err_console.print(f"[yellow]warning:[/] {n:,} line(s) of {escape(host)}: site not in the config")
     if any(r.status == "failed" for r in report.sites):

@@ -28,9 +28,12 @@ PRESETS: dict[str, tuple[str, str, str]] = {
     "nginx-cdn": ("nginx", '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
                   '"$http_referer" "$http_user_agent" "$host" $upstream_cache_status $request_time',
                   "nginx as cdnctl's nginx edges log (combined + host, cache status, time taken)"),
-    "w3c": ("w3c", "", "W3C extended log file (#Fields: directive, space-separated)"),
+    "w3c": ("w3c", "", "W3C extended log file (#Fields: directive; IIS, Oracle Web Cache, others)"),
     "cloudfront": ("cloudfront", "", "Amazon CloudFront standard logs (W3C, tab-separated)"),
 }
+
+
+ABSOLUTE_URL_PRESETS = frozenset({"varnishncsa", "varnishncsa-cdn"})
 
 
 @dataclass(frozen=True)
@@ -46,17 +49,23 @@ class LogFormat:
 
     @property
     def has_host(self) -> bool | None:
-        """Whether lines carry the site (None: decided by each file's #Fields)."""
+        """Whether lines carry the site (None: decided by each file's #Fields, or by each
+        request line — varnishncsa logs absolute URLs, whose host is the site). The host of
+        an absolute URL is used by every format; only varnishncsa is expected to write them."""
         if self.is_w3c:
             return None
-        return any(isinstance(t, Field) and t.kind == "host" for t in self.tokens)
+        kinds = {t.kind for t in self.tokens if isinstance(t, Field)}
+        if "host" in kinds:
+            return True
+        return None if "request" in kinds and self.name in ABSOLUTE_URL_PRESETS else False
 
-    def parser(self, site: str | None = None) -> TokenParser | W3CParser:
+    def parser(self, site: str | None = None, local_tz: str = "Europe/Paris",
+               time_unit: str = "auto") -> TokenParser | W3CParser:
         if self.notation == "cloudfront":
-            return W3CParser("\t", site, cloudfront=True)
+            return W3CParser("\t", site, cloudfront=True, local_tz=local_tz, time_unit=time_unit)
         if self.notation == "w3c":
-            return W3CParser(" ", site)
-        return TokenParser(self.tokens, site)
+            return W3CParser(" ", site, local_tz=local_tz, time_unit=time_unit)
+        return TokenParser(self.tokens, site, local_tz)
 
 
 def resolve_format(spec: str) -> LogFormat:

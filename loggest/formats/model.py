@@ -27,7 +27,10 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "msec": ("time", "tz_offset"),          # 971186136.123 (nginx $msec), UTC
     "w3c_date": ("time", "tz_offset"),      # 2000-10-10 (UTC), needs w3c_time
     "w3c_time": ("time", "tz_offset"),      # 13:55:36
-    "request": ("method", "path", "query", "protocol"),  # GET /a?b HTTP/1.1
+    "w3c_ldate": ("time", "tz_offset"),     # date-local (IIS Advanced Logging): server's local time
+    "w3c_ltime": ("time", "tz_offset"),     # time-local, read in the --local-tz zone
+    "request": ("method", "path", "query", "protocol"),  # GET /a?b HTTP/1.1 (or an absolute URL:
+                                            # its host then gives the site when no host field does)
     "method": ("method",),
     "uri": ("path",),                       # path without query
     "query_q": ("query",),                  # Apache %q: '' or '?a=b'
@@ -45,6 +48,11 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "tt_s": ("time_taken_us",),             # seconds, decimals allowed (nginx $request_time)
     "edge": ("edge",),
 }
+
+# W3C date and time come as two fields (UTC, or the server's local time).
+DATE_TIME_PARTS = frozenset({"w3c_date", "w3c_time", "w3c_ldate", "w3c_ltime"})
+TIME_UNITS = {"us": 1, "ms": 1000, "s": 1_000_000}        # µs per unit
+
 
 @dataclass(frozen=True)
 class Literal:
@@ -84,7 +92,7 @@ def providers(tokens: list[Token]) -> dict[str, int]:
     give the time."""
     out: dict[str, int] = {}
     for i, tok in enumerate(tokens):
-        if isinstance(tok, Field) and tok.kind not in ("w3c_date", "w3c_time"):
+        if isinstance(tok, Field) and tok.kind not in DATE_TIME_PARTS:
             for col in KIND_COLUMNS[tok.kind]:
                 out.setdefault(col, i)
     return out

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loggest.formats.cache_status import CACHE_CLASS
-from loggest.formats.convert import MONTHS
-from loggest.formats.model import COLUMNS, KIND_COLUMNS, Field, Literal, Token
-from loggest.formats.reference import SPACEY_KINDS, token_regex
+from loggest.formats.convert import MONTHS, NO_SITE, no_time_reason
+from loggest.formats.model import COLUMNS, DATE_TIME_PARTS, KIND_COLUMNS, Field, Literal, Token
+from loggest.formats.reference import SPACEY_KINDS, W3C_VALUE_RE, token_regex
 from loggest.pseudo import Pseudonymiser
 
 
@@ -28,8 +28,18 @@ def q(text: str) -> str:
 
 
 def line_expr(col: str = "line") -> str:
-    """The raw line as the Python reference sees it: CR stripped, invalid UTF-8 replaced."""
-    return f"toValidUTF8(if(endsWith({col}, '\\r'), substring({col}, 1, length({col}) - 1), {col}))"
+    """The raw line as the Python reference sees it: a UTF-8 BOM before the first line
+    removed, CR stripped, invalid UTF-8 replaced (over ``_row_number``, 0-based)."""
+    nobom = f"if(_row_number = 0 AND startsWith({col}, '\\xEF\\xBB\\xBF'), substring({col}, 4), {col})"
+    return f"toValidUTF8(if(endsWith({nobom}, '\\r'), substring({nobom}, 1, length({nobom}) - 1), {nobom}))"
+
+
+BLANK = "(trim(BOTH ' \\t' FROM _l) = '')"
+
+
+def _quoted(v: str, n: int = 80) -> str:
+    """SQL for ``'value'`` cut to ``n`` characters, as convert._quote."""
+    return f"concat('\\'', substringUTF8({v}, 1, {n}), '\\'')"
 
 
 # ---- the fast split plan for token formats ----
@@ -144,6 +154,28 @@ def _micros(v: str, scale: int) -> str:
     return f"if({v} = '-', NULL, {whole})"
 
 
+def _host(v: str) -> str:
+    low = f"lower({v})"
+    port = f"replaceRegexpOne({low}, ':[0-9]+$', '')"
+    return f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, {port}, {low}))"
+
+
+def _absolute(t: str) -> tuple[str, str]:
+    """(host text or NULL, target) of ``http(s)://host/path`` — as convert.absolute_target,
+    with plain string functions (no regex on every line)."""
+    at = f"position({t}, '://')"
+    absolute = f"({at} > 0 AND lower(substring({t}, 1, {at} - 1)) IN ('http', 'https'))"
+    rest = f"substring({t}, {at} + 3)"
+    slash, qmark = f"position({rest}, '/')", f"position({rest}, '?')"
+    cut = (f"multiIf({slash} > 0 AND ({qmark} = 0 OR {slash} < {qmark}), {slash}, "
+           f"{qmark} > 0, {qmark}, length({rest}) + 1)")
+    tail = f"substring({rest}, {cut})"
+    target = (
+        f"if({absolute}, if({tail} = '', '/', if(startsWith({tail}, '?'), concat('/', {tail}), {tail})), {t})"
+    )
+    return f"if({absolute}, substring({rest}, 1, {cut} - 1), NULL)", target
+
+
 def _target(t: str) -> tuple[str, str]:
     pos = f"position({t}, '?')"
     return (
@@ -158,18 +190,21 @@ _CACHE_VALS = "[" + ", ".join(q(CACHE_CLASS[k]) for k in _KEYS) + "]"
 _MONTHS = "[" + ", ".join(q(m) for m in MONTHS) + "]"
 
 
-def _fixed_time(v: str, pattern: str, ymd: tuple[str, str, str], hms: tuple[int, int, int],
-                offset: tuple[int, int, int]) -> tuple[list[str], str, str]:
+def _fixed_time(
+    v: str, pattern: str, ymd: tuple[str, str, str], hms: tuple[int, int, int], offset: tuple[int, int, int]
+) -> tuple[list[str], str, str]:
     """A fixed-width time stamp: the date parts given as SQL, the clock and the UTC offset
     (sign, hours, minutes) by their 1-based positions in ``v``; ``pattern`` checks the shape."""
     y, mo, d = ymd
     hh, mi, ss = (_num(v, pos, 2) for pos in hms)
     sign, oh, om = offset
-    off = (f"(if(substring({v}, {sign}, 1) = '-', -1, 1) * "
-           f"(toInt32({_num(v, oh, 2)}) * 60 + toInt32({_num(v, om, 2)})))")
+    off = (
+        f"(if(substring({v}, {sign}, 1) = '-', -1, 1) * "
+        f"(toInt32({_num(v, oh, 2)}) * 60 + toInt32({_num(v, om, 2)})))"
+    )
     ok = f"(match({v}, '{pattern}') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
     t, o = _time_values(v, ok, y, mo, d, hh, mi, ss, off)
-    return [t, o], f"NOT {ok}", f"concat('bad time: ', substringUTF8({v}, 1, 80))"
+    return [t, o], f"NOT {ok}", f"concat({_quoted(v)}, ' is not a valid time')"
 
 
 def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
@@ -178,33 +213,44 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
     if kind in ("client", "method", "uri", "protocol", "referer", "user_agent", "edge"):
         return [dash], None, None
     if kind == "clf_time":  # 25/Apr/2027:21:00:00 +0200
-        return _fixed_time(v, r"^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{4}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
-                              r"[+-][0-9]{4}$",
-                           (_num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)),
-                           (13, 16, 19), (22, 23, 25))
+        return _fixed_time(
+            v,
+            r"^[0-9][0-9]/[A-Z][a-z][a-z]/[0-9]{4}:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] "
+            r"[+-][0-9]{4}$",
+            (_num(v, 8, 4), f"indexOf({_MONTHS}, substring({v}, 4, 3))", _num(v, 1, 2)),
+            (13, 16, 19),
+            (22, 23, 25),
+        )
     if kind == "iso_time":  # 2027-04-25T21:00:00+02:00
-        return _fixed_time(v, r"^[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
-                              r"[0-9][0-9]:[0-9][0-9]$",
-                           (_num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)), (12, 15, 18), (20, 21, 24))
+        return _fixed_time(
+            v,
+            r"^[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-]"
+            r"[0-9][0-9]:[0-9][0-9]$",
+            (_num(v, 1, 4), _num(v, 6, 2), _num(v, 9, 2)),
+            (12, 15, 18),
+            (20, 21, 24),
+        )
     if kind == "msec":
         secs = f"toUInt64OrZero(splitByChar('.', {v})[1])"
         ok = f"(match({v}, '^[0-9]{{1,10}}(\\\\.[0-9]{{1,6}})?$') AND {secs} < 4102444800)"
         return (
             [f"if({ok}, toDateTime({secs}, 'UTC'), NULL)", f"if({ok}, 0, NULL)"],
             f"NOT {ok}",
-            f"concat('bad time: ', substringUTF8({v}, 1, 80))",
+            f"concat({_quoted(v)}, ' is not a valid time')",
         )
     if kind == "request":
         parts = f"splitByChar(' ', {v})"
         n = f"length({parts})"
         ok = f"{n} IN (2, 3)"
-        path, query = _target(f"{parts}[2]")
+        url_host, target = _absolute(f"{parts}[2]")
+        path, query = _target(target)
         return (
             [
                 f"if({ok}, {parts}[1], NULL)",
                 f"if({ok}, {path}, NULL)",
                 f"if({ok}, {query}, NULL)",
                 f"if({n} = 3, {parts}[3], NULL)",
+                f"if({ok}, {url_host}, NULL)",
             ],
             None,
             None,
@@ -220,24 +266,16 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
         return (
             [f"if({v} = '-', NULL, toUInt16OrNull({v}))"],
             f"({v} != '-' AND NOT match({v}, '^[0-9]{{3}}$'))",
-            f"concat('bad status: ', substringUTF8({v}, 1, 80))",
+            f"concat({_quoted(v)}, ' is not an HTTP status (3 digits)')",
         )
     if kind == "bytes":
         return (
             [f"if({v} = '-', 0, toUInt64OrZero({v}))"],
             f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,18}}$'))",
-            f"concat('bad bytes: ', substringUTF8({v}, 1, 80))",
+            f"concat({_quoted(v)}, ' is not a byte count')",
         )
     if kind == "host":
-        low = f"lower({v})"
-        return (
-            [
-                f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, "
-                f"replaceRegexpOne({low}, ':[0-9]+$', ''), {low}))"
-            ],
-            None,
-            None,
-        )
+        return [_host(v)], None, None
     if kind == "cache":
         return (
             [
@@ -253,28 +291,40 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
         return (
             [_micros(v, scale)],
             f"({v} != '-' AND NOT match({v}, '^[0-9]{{1,12}}(\\\\.[0-9]+)?$'))",
-            f"concat('bad time taken: ', substringUTF8({v}, 1, 80))",
+            f"concat({_quoted(v)}, ' is not a duration')",
         )
     raise ValueError(f"no SQL conversion for {kind}")
 
 
-def _w3c_time(date: str, time: str) -> tuple[list[str], str, str]:
+def _w3c_time(date: str, time: str, zone: str | None) -> tuple[list[str], str, str]:
+    """W3C date + time fields: UTC, or local time in ``zone`` (date-local/time-local)."""
     y, mo, d = _num(date, 1, 4), _num(date, 6, 2), _num(date, 9, 2)
     hh, mi, ss = _num(time, 1, 2), _num(time, 4, 2), _num(time, 7, 2)
-    ok = (
+    shape = (
         f"(match({date}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]$') AND match({time}, '^[0-9][0-9]:[0-9][0-9]:"
         f"[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
     )
-    t, o = _time_values(date, ok, y, mo, d, hh, mi, ss, "0")
-    return (
-        [t, o],
-        f"NOT {ok}",
-        (f"concat('bad date/time: ', substringUTF8({date}, 1, 40), ' ', substringUTF8({time}, 1, 40))"),
-    )
+    both = f"concat({date}, ' ', {time})"
+    invalid = f"concat({_quoted(both)}, ' is not a valid date and time')"
+    if zone is None:
+        t, o = _time_values(date, shape, y, mo, d, hh, mi, ss, "0")
+        return [t, o], f"NOT {shape}", invalid
+    local = f"makeDateTime({y}, {mo}, {d}, {hh}, {mi}, {ss}, {q(zone)})"
+    ok = f"({shape} AND formatDateTime({local}, '%Y-%m-%d %H:%i:%S') = {both})"
+    values = [
+        f"if({ok}, toDateTime({local}, 'UTC'), NULL)",
+        f"if({ok}, intDiv(timeZoneOffset({local}), 60), NULL)",
+    ]
+    gap = f"concat({_quoted(both)}, ' does not exist in {zone} (DST change)')"
+    return values, f"NOT {ok}", f"if({shape}, {gap}, {invalid})"
 
 
 def record_select(
-    fields: Sequence[Field], raw: Sequence[str], site: str | None, pseudo: Pseudonymiser | None
+    fields: Sequence[Field],
+    raw: Sequence[str],
+    site: str | None,
+    pseudo: Pseudonymiser | None,
+    local_tz: str = "Europe/Paris",
 ) -> tuple[list[str], list[str], str]:
     """(failure conditions, SQL per record column, reason expression: '' for a valid record).
 
@@ -282,22 +332,22 @@ def record_select(
     query level below as ``_x0``, ``_x1``…, which the values and the reason then refer to
     (keeps the expressions small: ClickHouse's analyzer inlines aliases, and planning time
     grows with the inlined size). Mirrors :class:`convert.RecordBuilder`: the first field
-    giving a column wins; checks run in field order.
+    giving a column wins; checks run in field order; a reason names its field.
     """
     cols: dict[str, str] = {}
     checks: list[tuple[str, str]] = []
+    url_host: str | None = None
 
-    def check(values: list[str], fail: str, reason: str) -> list[str]:
+    def check(values: list[str], fail: str, reason: str, name: str) -> list[str]:
         x = f"_x{len(checks)}"
-        checks.append((fail, reason))
-        if fail.startswith("NOT "):                     # values guarded by the same condition
+        checks.append((fail, f"concat({q(name + ': ')}, {reason})"))
+        if fail.startswith("NOT "):  # values guarded by the same condition
             values = [v.replace(fail[4:], f"(NOT {x})") for v in values]
         return values
 
-    date_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_date"), -1)
-    time_at = next((i for i, f in enumerate(fields) if f.kind == "w3c_time"), -1)
+    at = {kind: next((i for i, f in enumerate(fields) if f.kind == kind), -1) for kind in DATE_TIME_PARTS}
     for i, f in enumerate(fields):
-        if f.kind in ("skip", "w3c_date", "w3c_time"):
+        if f.kind == "skip" or f.kind in DATE_TIME_PARTS:
             continue
         names = KIND_COLUMNS[f.kind]
         free = [c for c in names if c not in cols]
@@ -305,61 +355,104 @@ def record_select(
             continue
         values, fail, reason = convert(f.kind, raw[i])
         if fail is not None and reason is not None:
-            values = check(values, fail, reason)
-        for c, val in zip(names, values, strict=True):
+            values = check(values, fail, reason, f.name)
+        for c, val in zip(names, values, strict=False):
             if c in free:
                 cols[c] = val
-    if date_at >= 0 and time_at >= 0 and "time" not in cols:
-        values, fail, reason = _w3c_time(raw[date_at], raw[time_at])
-        cols["time"], cols["tz_offset"] = check(values, fail, reason)
+        if f.kind == "request":
+            url_host = values[4]
     if "time" not in cols:
-        checks.append(("1", "'no time'"))
+        pair = None
+        if at["w3c_date"] >= 0 and at["w3c_time"] >= 0:
+            pair, zone = (at["w3c_date"], at["w3c_time"]), None
+        elif at["w3c_ldate"] >= 0 and at["w3c_ltime"] >= 0:
+            pair, zone = (at["w3c_ldate"], at["w3c_ltime"]), local_tz
+        if pair is not None:
+            values, fail, reason = _w3c_time(raw[pair[0]], raw[pair[1]], zone)
+            name = f"{fields[pair[0]].name} {fields[pair[1]].name}"
+            cols["time"], cols["tz_offset"] = check(values, fail, reason, name)
+    if "time" not in cols:
+        checks.append(("1", q(no_time_reason(fields))))
     site_sql = q(site) if site else "NULL"
-    cols["site"] = f"coalesce({cols['site']}, {site_sql})" if "site" in cols else site_sql
+    sources = [cols["site"]] if "site" in cols else []
+    if url_host is not None:
+        sources.append(_host(url_host))
+    cols["site"] = f"coalesce({', '.join([*sources, site_sql])})" if sources else site_sql
     if "cache_status" in cols and "cache_class" not in cols:
         cols["cache_class"] = "NULL"
     if pseudo is not None and "client" in cols:
-        c = cols["client"]
-        cols["client"] = f"if(isNull({c}), NULL, {pseudo.sql(f'assumeNotNull({c})')})"
+        c, t = cols["client"], cols.get("time", "NULL")
+        cols["client"] = f"if(isNull({c}), NULL, {pseudo.sql(f'assumeNotNull({c})', t)})"
     exprs = [cols.get(c, "NULL") for c in COLUMNS]
     conds = [cond for cond, _r in checks]
     parts = [f"_x{i}, {r}" for i, (_c, r) in enumerate(checks)]
-    parts.append(f"isNull({cols['site']}), 'no site: the host field is \\'-\\' and no --site was given'")
+    parts.append(f"isNull({cols['site']}), {q(NO_SITE)}")
     return conds, exprs, "multiIf(" + ", ".join(parts) + ", '')"
 
 
 def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str) -> str:
-    """Two outer levels over ``base``: failure conditions, then record columns + reason."""
+    """Two outer levels over ``base``: failure conditions, then record columns + reason + kind
+    (``blank``/``directive`` lines are not data; the others are a record or quarantined)."""
     xs = "".join(f", {c} AS _x{i}" for i, c in enumerate(conds))
     out = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))
     return f"""
-        SELECT _line_no, _l, {out}, if({bad}, {reason}) AS _reason
+        SELECT _line_no, _l, {out}, if({bad}, {reason}) AS _reason,
+               multiIf(_blank, 'blank', _directive, 'directive', _reason != '', 'quarantine',
+                       'record') AS _kind
         FROM (SELECT *{xs} FROM ({base}))"""
 
 
-def token_query(tokens: Sequence[Token], site: str | None, pseudo: Pseudonymiser | None, source: str) -> str:
-    """SELECT _line_no, _l, <record columns…>, _reason FROM ``source`` (a table expression
-    with columns ``_row_number`` and ``line``). One query level per stage: split, fast-path
-    test, regex fallback + field texts, failure conditions, record columns."""
+def _numbered(source: str, where: str = "") -> str:
+    return (
+        f"SELECT _line_no, _l, {BLANK} AS _blank FROM (SELECT _row_number + 1 AS _line_no, "
+        f"{line_expr()} AS _l FROM {source}){where}"
+    )
+
+
+def token_query(
+    tokens: Sequence[Token],
+    site: str | None,
+    pseudo: Pseudonymiser | None,
+    source: str,
+    local_tz: str = "Europe/Paris",
+) -> str:
+    """SELECT _line_no, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
+    expression with columns ``_row_number`` and ``line``). One query level per stage: split,
+    fast-path test, regex fallback + field texts, failure conditions, record columns."""
     fields = [t for t in tokens if isinstance(t, Field)]
     regex = token_regex(tokens)
     plan = split_plan(tokens)
-    lines = f"SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}"
+    lines = _numbered(source)
     if plan is None:
-        base = (f"SELECT _line_no, _l, extractGroups(_l, {q(regex)}) AS _g, length(_g) > 0 AS _matched, "
-                + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
-                + f" FROM ({lines})")
+        base = (
+            f"SELECT _line_no, _l, _blank, 0 AS _directive, extractGroups(_l, {q(regex)}) AS _g, "
+            "length(_g) > 0 AS _matched, "
+            + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
+            + f" FROM ({lines})"
+        )
     else:
         conds, values = plan
-        split = f"SELECT _line_no, _l, splitByChar('\"', _l) AS _q FROM ({lines})"
+        split = f"SELECT _line_no, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
         test = " AND ".join(["position(_l, '\\\\') = 0", *conds])
-        fast = f"SELECT _line_no, _l, _q, ({test}) AS _fast FROM ({split})"
-        base = (f"SELECT _line_no, _l, extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
-                "(_fast OR length(_g) > 0) AS _matched, "
-                + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
-                + f" FROM ({fast})")
-    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(len(fields))], site, pseudo)
+        fast = f"SELECT _line_no, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
+        base = (
+            f"SELECT _line_no, _l, _blank, 0 AS _directive, "
+            f"extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
+            "(_fast OR length(_g) > 0) AS _matched, "
+            + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
+            + f" FROM ({fast})"
+        )
+    checks, exprs, reason = record_select(
+        fields, [f"_f{k}" for k in range(len(fields))], site, pseudo, local_tz
+    )
     return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'")
+
+
+_UNQUOTE = (
+    "arrayMap(_v -> if(length(_v) >= 2 AND startsWith(_v, '\"') AND endsWith(_v, '\"'), "
+    "replaceAll(substring(_v, 2, length(_v) - 2), '\"\"', '\"'), _v), "
+    f"extractAll(_l, {q(W3C_VALUE_RE)}))"
+)
 
 
 def w3c_query(
@@ -371,19 +464,26 @@ def w3c_query(
     source: str,
     first: int,
     last: int,
+    local_tz: str = "Europe/Paris",
 ) -> str:
-    """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive."""
-    numbered = f"SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l FROM {source}"
-    lines = (f"SELECT _line_no, _l FROM ({numbered}) "
-             f"WHERE _line_no BETWEEN {first} AND {last} AND NOT startsWith(_l, '#')")
+    """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive:
+    values split as :func:`reference.w3c_values` (tab-separated exactly for CloudFront)."""
+    lines = _numbered(source, f" WHERE _line_no BETWEEN {first} AND {last}")
+    directive = "startsWith(_l, '#')"
     if names is None:
         cols = ", ".join(f"NULL AS {c}" for c in COLUMNS)
         why = "'data line before any #Fields: directive'"
-        return f"SELECT _line_no, _l, {cols}, {why} AS _reason FROM ({lines})"
+        return (
+            f"SELECT _line_no, _l, {cols}, {why} AS _reason, "
+            f"multiIf(_blank, 'blank', {directive}, 'directive', 'quarantine') AS _kind FROM ({lines})"
+        )
     n = len(fields)
-    base = ("SELECT _line_no, _l, length(_w) AS _n, "
-            + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
-            + f" FROM (SELECT _line_no, _l, splitByChar({q(sep)}, _l) AS _w FROM ({lines}))")
-    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo)
+    split = f"splitByChar({q(sep)}, _l)" if sep == "\t" else _UNQUOTE
+    base = (
+        f"SELECT _line_no, _l, _blank, {directive} AS _directive, length(_w) AS _n, "
+        + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
+        + f" FROM (SELECT _line_no, _l, _blank, {split} AS _w FROM ({lines}))"
+    )
+    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo, local_tz)
     bad = f"_n != {n}, concat(toString(_n), ' values for {n} #Fields')"
     return _levels(base, checks, exprs, reason, bad)

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,6 +27,9 @@ DAILY_COLUMNS = ["site", "day", "requests", "bytes", "hit", "miss", "pass", "err
                  "miss_bytes", "pass_bytes", "visitors", "s1xx", "s2xx", "s3xx", "s4xx", "s5xx", "timed",
                  "under_2s", "version"]
 QUARANTINE_COLUMNS = ["file_id", "file", "line_no", "reason", "raw"]
+BUFFER_COLUMNS = [*COLUMNS, "file_id", "line_no", "file", "reason", "raw", "kind"]
+# What a line of a delivered file can be: every line is exactly one of these.
+LINE_KINDS = ("record", "quarantine", "directive", "blank", "old")
 
 
 class StoreError(Exception):
@@ -53,9 +56,15 @@ class FileEntry:
     days: list[date] = field(default_factory=list)
     engine: str = ""
     seconds: float = 0.0
+    directives: int = 0
+    blank: int = 0
+    too_old: int = 0                 # records older than the raw retention: counted, not stored
+    time_unit: str = ""              # unit of the time-taken field, and how it was known
+    notes: str = ""                  # JSON: what else the ingest said (retention cut-off, ignored fields…)
 
     COLUMNS = ("sha256", "file_id", "name", "source", "size", "format", "status", "reason", "lines",
-               "records", "quarantined", "sites", "file_day", "days", "engine", "seconds")
+               "records", "quarantined", "sites", "file_day", "days", "engine", "seconds", "directives",
+               "blank", "too_old", "time_unit", "notes")
 
 
 def file_id_of(sha256: str) -> int:
@@ -227,7 +236,7 @@ class ClickHouseStore:
         """Remove every record and quarantined line of these files (replay, crash recovery)."""
         if not file_ids:
             return
-        for table in ("records", "quarantine"):
+        for table in ("records", "quarantine", "line_counts"):
             self.command(
                 f"DELETE FROM {table} WHERE file_id IN {{ids:Array(UInt64)}}",
                 parameters={"ids": list(file_ids)},
@@ -243,10 +252,30 @@ class ClickHouseStore:
         if data:
             self.client.insert("quarantine", data, column_names=QUARANTINE_COLUMNS)
 
-    def count_file(self, file_id: int) -> tuple[int, int]:
-        rec = self.rows("SELECT count() FROM records WHERE file_id = {f:UInt64}", {"f": file_id})[0][0]
-        qua = self.rows("SELECT count() FROM quarantine WHERE file_id = {f:UInt64}", {"f": file_id})[0][0]
-        return int(rec), int(qua)
+    def insert_buffer(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Lines of a file, each with its kind (BUFFER_COLUMNS): the buffer's views store
+        records and quarantined lines and count every kind (the Python engine's path)."""
+        if rows:
+            self.client.insert("ingest_buffer", rows, column_names=BUFFER_COLUMNS)
+
+    def line_counts(self, file_id: int) -> dict[str, int]:
+        """kind → lines of this file, for every kind of LINE_KINDS."""
+        found = dict(
+            self.rows(
+                "SELECT kind, sum(lines) FROM line_counts WHERE file_id = {f:UInt64} GROUP BY kind",
+                {"f": file_id},
+            )
+        )
+        return {k: int(found.get(k, 0)) for k in LINE_KINDS}
+
+    def now(self) -> datetime:
+        """The store's clock (UTC, naive, whole seconds): the records TTL compares with it."""
+        value = self.rows("SELECT toDateTime(now(), 'UTC')")[0][0]
+        return (
+            value.replace(tzinfo=None)
+            if isinstance(value, datetime)
+            else datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        )
 
     # ---- aggregates ----
 

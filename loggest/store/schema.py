@@ -141,8 +141,43 @@ def _v2(_retention: int) -> list[str]:
     ]
 
 
+def _v3(_retention: int) -> list[str]:
+    """Every line accounted for: each line of a file enters ``ingest_buffer`` with its kind
+    (record, quarantine, blank, directive, old = older than the raw retention); the views
+    route records and quarantined lines as before, and count every kind per file into
+    ``line_counts`` (no TTL: the figures outlive the rows). The manifest keeps the counts and
+    the time-taken unit used."""
+    return [
+        "ALTER TABLE ingest_buffer ADD COLUMN IF NOT EXISTS kind LowCardinality(String) DEFAULT 'record'",
+        "DROP VIEW IF EXISTS ingest_to_records",
+        "DROP VIEW IF EXISTS ingest_to_quarantine",
+        """CREATE TABLE IF NOT EXISTS line_counts (
+            file_id UInt64,
+            kind LowCardinality(String),
+            lines UInt64
+        ) ENGINE = SummingMergeTree
+        ORDER BY (file_id, kind)""",
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_records TO records AS
+            SELECT {_record_column_names()} FROM ingest_buffer WHERE kind = 'record'""",
+        """CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_quarantine TO quarantine AS
+            SELECT file_id, file, line_no, reason, raw FROM ingest_buffer WHERE kind = 'quarantine'""",
+        """CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_line_counts TO line_counts AS
+            SELECT file_id, kind, count() AS lines FROM ingest_buffer GROUP BY file_id, kind""",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS directives UInt64 DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS blank UInt64 DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS too_old UInt64 DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS time_unit String DEFAULT ''",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS notes String DEFAULT ''",
+    ]
+
+
+def _record_column_names() -> str:
+    return ", ".join(line.strip().split()[0] for line in _RECORD_COLUMNS.strip().splitlines())
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "records, quarantine, files manifest, daily aggregates", _v1),
     Migration(2, "single-pass ingest: Null buffer table routing to records and quarantine", _v2),
+    Migration(3, "line accounting: kinds in the buffer, line_counts, manifest counts and time unit", _v3),
 ]
 LATEST = MIGRATIONS[-1].version

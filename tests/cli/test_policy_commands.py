@@ -184,7 +184,7 @@ def test_demo_runs_the_main_job_on_bundled_examples(tmp_path: Path) -> None:
     assert out.count("$ cdnctl explain") == 9
     assert "CACHED for 10s" in out  # the election-night override decides
     assert "fidelity: every rule honoured exactly by varnish" in out
-    assert "7 file(s): 7 ingested" in out and "112,000 lines → 112,000 records, 0 quarantined" in out
+    assert "7 file(s): 7 ingested" in out and "112,000 lines = 112,000 records + 0 quarantined" in out
     assert "0 ingested, 7 skipped" in out  # the second ingest changes nothing
     assert "demo: every step succeeded" in out
     # Everything it wrote stayed in the work directory.

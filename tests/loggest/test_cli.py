@@ -27,8 +27,9 @@ def test_ingest_summary_and_json(store_url: str, logs_dir: Path) -> None:
     code, out, err = run("logs", "ingest", "--store", store_url, "--format", "nginx-cdn", "--settle", "0",
                          str(logs_dir))
     assert code == 0, err
-    assert f"ingested {SITE}_2027-04-25.log.gz: 21 lines, 20 records, 1 quarantined" in out
-    assert "1 file(s): 1 ingested, 0 skipped, 0 refused, 0 pending; 21 lines → 20 records, 1 quarantined" in out
+    assert (f"ingested {SITE}_2027-04-25.log.gz: 21 lines = 20 records + 1 quarantined; "
+            "time taken in s ($request_time)") in out
+    assert "1 file(s): 1 ingested, 0 skipped, 0 refused, 0 pending; 21 lines = 20 records + 1 quarantined" in out
     code, out, _ = run("logs", "ingest", "--store", store_url, "--format", "nginx-cdn", "--settle", "0", "--json",
                        str(logs_dir))
     data = json.loads(out)
@@ -39,15 +40,17 @@ def test_ingest_summary_and_json(store_url: str, logs_dir: Path) -> None:
     assert code == 0 and sum(d["requests"] for d in days) == 20 and days[0]["site"] == SITE
     code, out, _ = run("logs", "rejects", "--store", store_url, "--json")
     assert json.loads(out) == {"total": 1, "lines": [{"file": f"{SITE}_2027-04-25.log.gz", "line": 21,
-                                                      "reason": "does not match the format", "raw": "oops"}]}
+                                                      "reason": "does not match the format", "raw": "oops",
+                                                      "detail": "expected ' - ' after $remote_addr at column "
+                                                                "5, found the end of the line"}]}
     code, out, _ = run("logs", "rejects", "--store", store_url)
-    assert f"{SITE}_2027-04-25.log.gz:21: does not match the format" in out
+    assert f"{SITE}_2027-04-25.log.gz:21: does not match the format (expected ' - ' after" in out
     code, out, _ = run("logs", "status", "--store", store_url, "--json")
     status = json.loads(out)
     assert status["files"][0]["status"] == "done" and status["files"][0]["quarantined"] == 1
     assert status["sites"] == [{"site": SITE, "files": 1, "last_file": f"{SITE}_2027-04-25.log.gz",
                                 "first_day": "2027-04-25", "last_day": "2027-04-25", "days_present": 1,
-                                "days_missing": [], "lines": 21, "quarantined": 1,
+                                "days_missing": [], "days_late": 0, "lines": 21, "quarantined": 1,
                                 "quarantine_rate": round(1 / 21, 6)}]
     code, out, _ = run("logs", "status", "--store", store_url)
     assert code == 0 and "1 site(s)" in out
