@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from cache_rules.diagnostics import Diagnostic, Severity
+if TYPE_CHECKING:
+    from cache_rules.diagnostics import Diagnostic
 
 JSON_META = "cdnctl.json"
 
@@ -24,6 +26,8 @@ def emit_json(data: object) -> None:
 
 
 def print_diagnostics(diags: Iterable[Diagnostic], to_stderr: bool = True) -> None:
+    from cache_rules.diagnostics import Severity  # not at import: `import cache_rules` loads the loader
+
     out = err_console if to_stderr else console
     for d in diags:
         style = "red" if d.severity is Severity.ERROR else "yellow"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cache_rules.diagnostics import PolicyError
-from cache_rules.loader import LoadResult, PolicyDirError, load_policy_dir
-from cache_rules.model import Policy
 from cdnctl.errors import CdnctlError, Exit
+
+if TYPE_CHECKING:
+    from cache_rules.loader import LoadResult
+    from cache_rules.model import Policy
 
 DEFAULT_POLICY_DIR = "sites"
 
@@ -18,6 +20,9 @@ class Settings:
     policy_dir: Path
 
     def load(self) -> LoadResult:
+        # Imported here: `cdnctl --help` and commands that never read a policy skip the loader.
+        from cache_rules.loader import PolicyDirError, load_policy_dir
+
         try:
             return load_policy_dir(self.policy_dir)
         except PolicyDirError as exc:
@@ -25,6 +30,8 @@ class Settings:
 
     def policy(self) -> Policy:
         """The valid policy, or a PolicyError carrying every diagnostic."""
+        from cache_rules.diagnostics import PolicyError
+
         result = self.load()
         if not result.ok:
             raise PolicyError(result.diagnostics)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from cache_rules.resolve import SiteResolver, candidates
 from cache_rules.serialize import decision_json, site_json
@@ -108,6 +107,8 @@ def explain(settings: Settings, site: str, path: str, content_type: str | None, 
 @click.pass_obj
 def sites(settings: Settings, at: str | None, as_json: bool) -> None:
     """List sites with their enabled state, rule counts and override windows."""
+    from rich.table import Table  # not needed by validate / explain
+
     when = parse_at(at)
     policy = settings.policy()
     rows = [site_json(s, when) for s in sorted(policy.sites.values(), key=lambda s: s.site)]
