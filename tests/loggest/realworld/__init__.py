@@ -1,0 +1,1 @@
+"""Real-world log fixtures and their independent reader (see SOURCES.md)."""
