@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from loggest.formats.model import COLUMNS, Field
 from loggest.formats.reference import token_time_unit, w3c_fields, w3c_time_unit
 from loggest.formats.sql import line_expr, q, token_query, w3c_query
-from loggest.scan import is_gzip
+from loggest.scan import TRUNCATED, check, is_gzip
 from loggest.store.schema import RAW_MAX
 
 if TYPE_CHECKING:
@@ -165,12 +165,33 @@ def _load(
         )
         for sql in queries:  # one pass: the buffer's views route and count the lines
             store.command(
-                f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw, kind) "
+                f"INSERT INTO ingest_buffer ({cols}, file_id, line_no, file, reason, raw, kind, line_bytes) "
                 f"SELECT {select}, {entry.file_id}, _line_no, {q(entry.name)}, "
-                f"if(_kind = 'quarantine', _reason, ''), {raw}, {kind} "
+                f"if(_kind = 'quarantine', _reason, ''), {raw}, {kind}, _bytes "
                 f"FROM ({sql})",
                 settings=SETTINGS,
             )
+        if compression == "gzip":
+            _check_gzip_end(store, path, entry)
         if progress:
             progress(sum(store.line_counts(entry.file_id).values()))
         return unit
+
+
+def _check_gzip_end(store: ClickHouseStore, path: Path, entry: FileEntry) -> None:
+    """ClickHouse's gzip reader checks the stream (a cut or corrupt gzip fails the query);
+    a whole gzip whose content ends without a newline (a cut last line) is caught by the
+    size trailer: the lines read, each with a newline, must make the uncompressed size. A
+    file of several gzip members (the trailer then tells the last one only) is checked by
+    decompressing it (scan.check), as the Python engine does."""
+    with path.open("rb") as f:
+        f.seek(-4, 2)
+        isize = int.from_bytes(f.read(4), "little")
+    read = store.line_bytes(entry.file_id)
+    if read % 2**32 == isize:
+        return
+    if (read - 1) % 2**32 == isize:
+        raise CorruptFile(TRUNCATED)
+    _lines, error = check(path)
+    if error:
+        raise CorruptFile(error)

@@ -170,7 +170,8 @@ def open_lines(path: Path) -> IO[bytes]:
 
 # ---- the pure-Python engine (reference; works with any store) ----
 
-Line = tuple[int, str, "list[object] | None", str, str]   # (line number, kind, row, reason, raw text)
+# (line number, kind, row, reason, raw text, bytes of the line with its newline)
+Line = tuple[int, str, "list[object] | None", str, str, int]
 
 
 def python_lines(path: Path, fmt: LogFormat, opts: IngestOptions,
@@ -182,25 +183,26 @@ def python_lines(path: Path, fmt: LogFormat, opts: IngestOptions,
     pseudo = opts.pseudo
     with open_lines(path) as f:
         for line_no, raw in enumerate(f, 1):
+            size = len(raw) + (0 if raw.endswith(b"\n") else 1)
             if raw.endswith(b"\n"):
                 raw = raw[:-1]
             if line_no == 1 and raw.startswith(BOM_BYTES):
                 raw = raw[3:]
             text = clean_line(raw)
             if is_blank(text):
-                yield line_no, "blank", None, "", ""
+                yield line_no, "blank", None, "", "", size
                 continue
             try:
                 row = parse(text)
             except LineError as exc:
-                yield line_no, "quarantine", None, str(exc), text
+                yield line_no, "quarantine", None, str(exc), text, size
                 continue
             if row is None:
-                yield line_no, "directive", None, "", ""
+                yield line_no, "directive", None, "", "", size
                 continue
             if pseudo is not None:
                 row[3] = pseudo.apply(row[3], row[0])  # type: ignore[arg-type]
-            yield line_no, "record", row, "", ""
+            yield line_no, "record", row, "", "", size
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -220,14 +222,14 @@ def load_python(
     batch: list[list[object]] = []
     done = line_no = 0
     blank_row = [None] * len(COLUMNS)
-    for line_no, kind, row, reason, raw in python_lines(path, opts.fmt, opts, parser):
+    for line_no, kind, row, reason, raw, size in python_lines(path, opts.fmt, opts, parser):
         if row is None:
             row = list(blank_row)
         elif add_months(row[0], months) <= now:  # type: ignore[arg-type]
             kind = "old"
         if row[0] is None:
             row[0], row[1], row[2] = _EPOCH, 0, ""
-        row.extend((entry.file_id, line_no, entry.name, reason, raw[:RAW_MAX], kind))
+        row.extend((entry.file_id, line_no, entry.name, reason, raw[:RAW_MAX], kind, size))
         batch.append(row)
         if len(batch) >= BATCH:
             store.insert_buffer(batch)
@@ -346,13 +348,16 @@ def ingest_file(
         entry.status, entry.reason = "refused", result.reason
         store.put_file(entry)
         return result
-    # Another content already ingested under this name: a changed delivery.
-    older = [e for e in store.files_by_name(src.name) if e.sha256 != sha and e.status in ("done", "loading")]
-    if older and not opts.replay:
+    # Another content already ingested from this location (source + path, never the base
+    # name alone: two edges may deliver the same name): a changed delivery. An interrupted
+    # ingest of this content ('loading') had been allowed to replace them: it goes on.
+    older = [e for e in store.files_at(src.source) if e.sha256 != sha and e.status in ("done", "loading")]
+    resuming = previous is not None and previous.status == "loading"
+    if older and not opts.replay and not resuming:
         result.status = "refused"
         result.reason = (
-            f"{src.name} was already ingested with other content (sha256 {older[0].sha256[:12]}…); "
-            "use --replay to replace its rows"
+            f"{src.source} changed after ingest: {older[-1].size:,} bytes (sha256 {older[-1].sha256[:12]}…) "
+            f"then, now {size:,} bytes (sha256 {sha[:12]}…); --replay replaces its rows with the new content"
         )
         return result
     # Rows this file (or the versions it replaces) may already have: remove them first.
@@ -362,7 +367,7 @@ def ingest_file(
         touched |= {(s, d) for s in e.sites for d in e.days}
     if (previous is not None and previous.status in ("done", "replaced")) or older:
         result.status = "replayed"
-    elif previous is not None and previous.status == "loading":
+    if resuming:
         result.reason = "resumed: an earlier ingest of this file was interrupted; its rows were replaced"
     store.put_file(entry)  # status loading: a crash from here is repaired on re-run
     store.delete_files(stale)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHUNK = 1 << 20
+TRUNCATED = "truncated: the last line has no newline (file cut or still being written)"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -70,7 +71,7 @@ def check(path: Path) -> tuple[int, str]:
         if d is not None and not d.eof:
             return lines, f"truncated gzip: the stream ends early after {size} compressed bytes"
     if last != b"\n":
-        return lines + 1, "truncated: the last line has no newline (file cut or still being written)"
+        return lines + 1, TRUNCATED
     return lines, ""
 
 
@@ -84,7 +85,7 @@ def tail_error(path: Path) -> str:
             return ""
         f.seek(-1, 2)
         if f.read(1) != b"\n":
-            return "truncated: the last line has no newline (file cut or still being written)"
+            return TRUNCATED
     return ""
 
 

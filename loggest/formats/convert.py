@@ -24,7 +24,7 @@ ISO_TIME_RE = re.compile(
 )
 MSEC_RE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,6})?")
 W3C_DATE_RE = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]")
-W3C_TIME_RE = re.compile(r"[0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
+W3C_TIME_RE = re.compile(r"[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?")   # fraction dropped
 DECIMAL_RE = re.compile(r"[0-9]{1,12}(\.[0-9]+)?")
 INT_RE = re.compile(r"[0-9]{1,18}")
 STATUS_RE = re.compile(r"[0-9]{3}")
@@ -117,7 +117,7 @@ def w3c_local_time(date: str, time: str, zone: ZoneInfo) -> tuple[datetime, int]
     zone skips (the spring DST change) is refused; a repeated one is its first occurrence."""
     local = datetime(*_w3c_parts(date, time), tzinfo=zone)
     utc = local.astimezone(UTC)
-    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):  # in the DST gap
         raise LineError(f"{_quote(f'{date} {time}')} does not exist in {zone.key} (DST change)")
     offset = local.utcoffset()
     return utc, int(offset.total_seconds()) // 60 if offset is not None else 0

@@ -151,6 +151,7 @@ W3C_FIELDS: dict[str, str] = {
     "s-computername": "edge",
     "s-ip": "edge",
     "x-edge-location": "edge",
+    "timetakenms": "tt_ms",  # IIS Advanced Logging's "Time Taken (ms)"
 }
 # cs(Header) / sc(Header): request and response headers (W3C draft "prefix(header)").
 W3C_REQUEST_HEADERS = {

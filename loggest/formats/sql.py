@@ -302,7 +302,7 @@ def _w3c_time(date: str, time: str, zone: str | None) -> tuple[list[str], str, s
     hh, mi, ss = _num(time, 1, 2), _num(time, 4, 2), _num(time, 7, 2)
     shape = (
         f"(match({date}, '^[0-9]{{4}}-[0-9][0-9]-[0-9][0-9]$') AND match({time}, '^[0-9][0-9]:[0-9][0-9]:"
-        f"[0-9][0-9]$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
+        f"[0-9][0-9](\\\\.[0-9]+)?$') AND {_datetime_check(y, mo, d, hh, mi, ss)})"
     )
     both = f"concat({date}, ' ', {time})"
     invalid = f"concat({_quoted(both)}, ' is not a valid date and time')"
@@ -310,7 +310,8 @@ def _w3c_time(date: str, time: str, zone: str | None) -> tuple[list[str], str, s
         t, o = _time_values(date, shape, y, mo, d, hh, mi, ss, "0")
         return [t, o], f"NOT {shape}", invalid
     local = f"makeDateTime({y}, {mo}, {d}, {hh}, {mi}, {ss}, {q(zone)})"
-    ok = f"({shape} AND formatDateTime({local}, '%Y-%m-%d %H:%i:%S') = {both})"
+    same = f"concat({date}, ' ', substring({time}, 1, 8))"
+    ok = f"({shape} AND formatDateTime({local}, '%Y-%m-%d %H:%i:%S') = {same})"
     values = [
         f"if({ok}, toDateTime({local}, 'UTC'), NULL)",
         f"if({ok}, intDiv(timeZoneOffset({local}), 60), NULL)",
@@ -396,7 +397,7 @@ def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str
     xs = "".join(f", {c} AS _x{i}" for i, c in enumerate(conds))
     out = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))
     return f"""
-        SELECT _line_no, _l, {out}, if({bad}, {reason}) AS _reason,
+        SELECT _line_no, _bytes, _l, {out}, if({bad}, {reason}) AS _reason,
                multiIf(_blank, 'blank', _directive, 'directive', _reason != '', 'quarantine',
                        'record') AS _kind
         FROM (SELECT *{xs} FROM ({base}))"""
@@ -404,7 +405,8 @@ def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str
 
 def _numbered(source: str, where: str = "") -> str:
     return (
-        f"SELECT _line_no, _l, {BLANK} AS _blank FROM (SELECT _row_number + 1 AS _line_no, "
+        f"SELECT _line_no, _bytes, _l, {BLANK} AS _blank FROM (SELECT _row_number + 1 AS _line_no, "
+        "length(line) + 1 AS _bytes, "
         f"{line_expr()} AS _l FROM {source}){where}"
     )
 
@@ -416,7 +418,7 @@ def token_query(
     source: str,
     local_tz: str = "Europe/Paris",
 ) -> str:
-    """SELECT _line_no, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
+    """SELECT _line_no, _bytes, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
     expression with columns ``_row_number`` and ``line``). One query level per stage: split,
     fast-path test, regex fallback + field texts, failure conditions, record columns."""
     fields = [t for t in tokens if isinstance(t, Field)]
@@ -425,18 +427,18 @@ def token_query(
     lines = _numbered(source)
     if plan is None:
         base = (
-            f"SELECT _line_no, _l, _blank, 0 AS _directive, extractGroups(_l, {q(regex)}) AS _g, "
+            f"SELECT _line_no, _bytes, _l, _blank, 0 AS _directive, extractGroups(_l, {q(regex)}) AS _g, "
             "length(_g) > 0 AS _matched, "
             + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
             + f" FROM ({lines})"
         )
     else:
         conds, values = plan
-        split = f"SELECT _line_no, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
+        split = f"SELECT _line_no, _bytes, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
         test = " AND ".join(["position(_l, '\\\\') = 0", *conds])
-        fast = f"SELECT _line_no, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
+        fast = f"SELECT _line_no, _bytes, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
         base = (
-            f"SELECT _line_no, _l, _blank, 0 AS _directive, "
+            f"SELECT _line_no, _bytes, _l, _blank, 0 AS _directive, "
             f"extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
             "(_fast OR length(_g) > 0) AS _matched, "
             + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
@@ -474,15 +476,15 @@ def w3c_query(
         cols = ", ".join(f"NULL AS {c}" for c in COLUMNS)
         why = "'data line before any #Fields: directive'"
         return (
-            f"SELECT _line_no, _l, {cols}, {why} AS _reason, "
+            f"SELECT _line_no, _bytes, _l, {cols}, {why} AS _reason, "
             f"multiIf(_blank, 'blank', {directive}, 'directive', 'quarantine') AS _kind FROM ({lines})"
         )
     n = len(fields)
     split = f"splitByChar({q(sep)}, _l)" if sep == "\t" else _UNQUOTE
     base = (
-        f"SELECT _line_no, _l, _blank, {directive} AS _directive, length(_w) AS _n, "
+        f"SELECT _line_no, _bytes, _l, _blank, {directive} AS _directive, length(_w) AS _n, "
         + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
-        + f" FROM (SELECT _line_no, _l, _blank, {split} AS _w FROM ({lines}))"
+        + f" FROM (SELECT _line_no, _bytes, _l, _blank, {split} AS _w FROM ({lines}))"
     )
     checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo, local_tz)
     bad = f"_n != {n}, concat(toString(_n), ' values for {n} #Fields')"

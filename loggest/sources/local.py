@@ -39,4 +39,6 @@ def local_files(paths: Sequence[Path], settle: float = 5.0) -> Iterator[SourceFi
                 raise SourceError(f"{entry}: {exc.strerror}") from None
             marker = any(entry.with_name(entry.name + s).exists() for s in MARKER_SUFFIXES)
             ready, why = ready_state(marker, st.st_mtime, settle)
-            yield SourceFile(entry.name, entry, str(entry), st.st_size, ready, why)
+            # The location is the file's identity with its content: absolute, so that two runs
+            # from different working directories name it alike.
+            yield SourceFile(entry.name, entry, str(entry.absolute()), st.st_size, ready, why)

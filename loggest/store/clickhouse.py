@@ -27,7 +27,7 @@ DAILY_COLUMNS = ["site", "day", "requests", "bytes", "hit", "miss", "pass", "err
                  "miss_bytes", "pass_bytes", "visitors", "s1xx", "s2xx", "s3xx", "s4xx", "s5xx", "timed",
                  "under_2s", "version"]
 QUARANTINE_COLUMNS = ["file_id", "file", "line_no", "reason", "raw"]
-BUFFER_COLUMNS = [*COLUMNS, "file_id", "line_no", "file", "reason", "raw", "kind"]
+BUFFER_COLUMNS = [*COLUMNS, "file_id", "line_no", "file", "reason", "raw", "kind", "line_bytes"]
 # What a line of a delivered file can be: every line is exactly one of these.
 LINE_KINDS = ("record", "quarantine", "directive", "blank", "old")
 
@@ -267,6 +267,15 @@ class ClickHouseStore:
             )
         )
         return {k: int(found.get(k, 0)) for k in LINE_KINDS}
+
+    def line_bytes(self, file_id: int) -> int:
+        """Bytes of the lines read from this file, each with one newline."""
+        found = self.rows("SELECT sum(bytes) FROM line_counts WHERE file_id = {f:UInt64}", {"f": file_id})
+        return int(found[0][0])
+
+    def files_at(self, source: str) -> list[FileEntry]:
+        """Every content seen at this location (an edge's path or an SFTP path)."""
+        return self._entries("source = {s:String}", {"s": source})
 
     def now(self) -> datetime:
         """The store's clock (UTC, naive, whole seconds): the records TTL compares with it."""

@@ -143,18 +143,21 @@ def _v2(_retention: int) -> list[str]:
 
 def _v3(_retention: int) -> list[str]:
     """Every line accounted for: each line of a file enters ``ingest_buffer`` with its kind
-    (record, quarantine, blank, directive, old = older than the raw retention); the views
-    route records and quarantined lines as before, and count every kind per file into
-    ``line_counts`` (no TTL: the figures outlive the rows). The manifest keeps the counts and
-    the time-taken unit used."""
+    (record, quarantine, blank, directive, old = older than the raw retention) and its size
+    in bytes with its newline; the views route records and quarantined lines as before, and
+    count lines and bytes of every kind per file into ``line_counts`` (no TTL: the figures
+    outlive the rows; the bytes let a gzip's size trailer prove the last line was whole). The
+    manifest keeps the counts and the time-taken unit used."""
     return [
         "ALTER TABLE ingest_buffer ADD COLUMN IF NOT EXISTS kind LowCardinality(String) DEFAULT 'record'",
+        "ALTER TABLE ingest_buffer ADD COLUMN IF NOT EXISTS line_bytes UInt64 DEFAULT 0",
         "DROP VIEW IF EXISTS ingest_to_records",
         "DROP VIEW IF EXISTS ingest_to_quarantine",
         """CREATE TABLE IF NOT EXISTS line_counts (
             file_id UInt64,
             kind LowCardinality(String),
-            lines UInt64
+            lines UInt64,
+            bytes UInt64
         ) ENGINE = SummingMergeTree
         ORDER BY (file_id, kind)""",
         f"""CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_records TO records AS
@@ -162,7 +165,8 @@ def _v3(_retention: int) -> list[str]:
         """CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_quarantine TO quarantine AS
             SELECT file_id, file, line_no, reason, raw FROM ingest_buffer WHERE kind = 'quarantine'""",
         """CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_line_counts TO line_counts AS
-            SELECT file_id, kind, count() AS lines FROM ingest_buffer GROUP BY file_id, kind""",
+            SELECT file_id, kind, count() AS lines, sum(line_bytes) AS bytes FROM ingest_buffer
+            GROUP BY file_id, kind""",
         "ALTER TABLE files ADD COLUMN IF NOT EXISTS directives UInt64 DEFAULT 0",
         "ALTER TABLE files ADD COLUMN IF NOT EXISTS blank UInt64 DEFAULT 0",
         "ALTER TABLE files ADD COLUMN IF NOT EXISTS too_old UInt64 DEFAULT 0",

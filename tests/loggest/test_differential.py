@@ -43,7 +43,7 @@ def _norm(row: Sequence[object]) -> tuple[object, ...]:
 
 def python_side(path: Path, opts: IngestOptions) -> dict[int, object]:
     out: dict[int, object] = {}
-    for line_no, kind, row, reason, _raw in python_lines(path, opts.fmt, opts):
+    for line_no, kind, row, reason, _raw, _size in python_lines(path, opts.fmt, opts):
         out[line_no] = _norm(row) if row is not None else reason if kind == "quarantine" else kind
     return out
 
