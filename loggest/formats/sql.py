@@ -29,17 +29,20 @@ def q(text: str) -> str:
 
 def line_expr(col: str = "line") -> str:
     """The raw line as the Python reference sees it: a UTF-8 BOM before the first line
-    removed, CR stripped, invalid UTF-8 replaced (over ``_row_number``, 0-based)."""
-    nobom = f"if(_row_number = 0 AND startsWith({col}, '\\xEF\\xBB\\xBF'), substring({col}, 4), {col})"
-    return f"toValidUTF8(if(endsWith({nobom}, '\\r'), substring({nobom}, 1, length({nobom}) - 1), {nobom}))"
+    removed, CR stripped, invalid UTF-8 replaced (over ``_row_number``, 0-based). One
+    substring: each copy of a column of lines costs (it runs on every line)."""
+    first = f"if(_row_number = 0 AND startsWith({col}, '\\xEF\\xBB\\xBF'), 4, 1)"
+    cr = f"endsWith({col}, '\\r')"
+    return f"toValidUTF8(substring({col}, {first}, length({col}) + 1 - {first} - {cr}))"
 
 
 BLANK = "(trim(BOTH ' \\t' FROM _l) = '')"
 
 
 def _quoted(v: str, n: int = 80) -> str:
-    """SQL for ``'value'`` cut to ``n`` characters, as convert._quote."""
-    return f"concat('\\'', substringUTF8({v}, 1, {n}), '\\'')"
+    """SQL for ``'value'`` cut to ``n`` characters, as convert._quote (the arguments of one
+    concat: callers splice it into theirs, one copy per line instead of three)."""
+    return f"'\\'', substringUTF8({v}, 1, {n}), '\\''"
 
 
 # ---- the fast split plan for token formats ----
@@ -160,20 +163,22 @@ def _host(v: str) -> str:
     return f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, {port}, {low}))"
 
 
-def _absolute(t: str) -> tuple[str, str]:
-    """(host text or NULL, target) of ``http(s)://host/path`` — as convert.absolute_target,
-    with plain string functions (no regex on every line)."""
-    at = f"position({t}, '://')"
-    absolute = f"({at} > 0 AND lower(substring({t}, 1, {at} - 1)) IN ('http', 'https'))"
-    rest = f"substring({t}, {at} + 3)"
-    slash, qmark = f"position({rest}, '/')", f"position({rest}, '?')"
-    cut = (f"multiIf({slash} > 0 AND ({qmark} = 0 OR {slash} < {qmark}), {slash}, "
-           f"{qmark} > 0, {qmark}, length({rest}) + 1)")
-    tail = f"substring({rest}, {cut})"
-    target = (
-        f"if({absolute}, if({tail} = '', '/', if(startsWith({tail}, '?'), concat('/', {tail}), {tail})), {t})"
+def _request_target(t: str) -> tuple[str, str, str]:
+    """(host of an absolute URL or NULL, path, query) of a request target, as
+    convert.absolute_target + split_target. Positions, not copies: every function here
+    runs on every line (short-circuit evaluation is off), so the path is cut once."""
+    absolute = f"match({t}, '^[hH][tT][tT][pP][sS]?://')"
+    start = f"if({absolute}, position({t}, '://') + 3, 1)"
+    slash, qmark = f"position({t}, '/', {start})", f"position({t}, '?', {start})"
+    cut = (f"if({absolute}, multiIf({slash} > 0 AND ({qmark} = 0 OR {slash} < {qmark}), {slash}, "
+           f"{qmark} > 0, {qmark}, length({t}) + 1), 1)")
+    query_at = f"position({t}, '?', {cut})"
+    length = f"if({query_at} > 0, {query_at} - {cut}, length({t}) + 1 - {cut})"
+    return (
+        f"if({absolute}, substring({t}, {start}, {cut} - {start}), NULL)",
+        f"if({absolute} AND {length} = 0, '/', substring({t}, {cut}, {length}))",
+        f"if({query_at} > 0, substring({t}, {query_at} + 1), NULL)",
     )
-    return f"if({absolute}, substring({rest}, 1, {cut} - 1), NULL)", target
 
 
 def _target(t: str) -> tuple[str, str]:
@@ -242,8 +247,7 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
         parts = f"splitByChar(' ', {v})"
         n = f"length({parts})"
         ok = f"{n} IN (2, 3)"
-        url_host, target = _absolute(f"{parts}[2]")
-        path, query = _target(target)
+        url_host, path, query = _request_target(f"{parts}[2]")
         return (
             [
                 f"if({ok}, {parts}[1], NULL)",
@@ -341,7 +345,8 @@ def record_select(
 
     def check(values: list[str], fail: str, reason: str, name: str) -> list[str]:
         x = f"_x{len(checks)}"
-        checks.append((fail, f"concat({q(name + ': ')}, {reason})"))
+        inner = reason[len("concat("):-1] if reason.startswith("concat(") else reason   # one concat, not two
+        checks.append((fail, f"concat({q(name + ': ')}, {inner})"))
         if fail.startswith("NOT "):  # values guarded by the same condition
             values = [v.replace(fail[4:], f"(NOT {x})") for v in values]
         return values
