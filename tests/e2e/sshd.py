@@ -3,6 +3,11 @@
 Measured needs: ``/run/sshd`` must exist, sshd is started by its absolute path, and
 ``StrictModes no`` because the key files live in a temp dir. Public-key login only; the
 client key and the host key are generated with ``ssh-keygen`` for each server.
+
+``Sshd(honour_modes=True)``: when the tests run as root (CI containers), root reads a
+``chmod 000`` file anyway; the SFTP server is then run with CAP_DAC_OVERRIDE and
+CAP_DAC_READ_SEARCH dropped (``setpriv``), so file modes deny it as they would deny a
+real account (``honours_modes`` says whether they do).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 import pytest
 
 SSHD = "/usr/sbin/sshd"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 
 
 def free_port() -> int:
@@ -36,7 +42,7 @@ def keygen(path: Path) -> str:
 
 
 class Sshd:
-    def __init__(self) -> None:
+    def __init__(self, honour_modes: bool = False) -> None:
         if not (os.path.exists(SSHD) and shutil.which("ssh-keygen")):
             pytest.skip("openssh-server is not installed (.ci/run installs it)")
         self.dir = Path(tempfile.mkdtemp(prefix="cdnctl-sshd-"))
@@ -51,13 +57,18 @@ class Sshd:
         self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {self.host_pub}\n")
         self.root = self.dir / "account"
         self.root.mkdir()
+        subsystem = "internal-sftp"
+        self.honours_modes = os.geteuid() != 0
+        if honour_modes and not self.honours_modes and shutil.which("setpriv") and os.path.exists(SFTP_SERVER):
+            subsystem = f"{shutil.which('setpriv')} --bounding-set -dac_override,-dac_read_search {SFTP_SERVER}"
+            self.honours_modes = True
         config = self.dir / "sshd_config"
         config.write_text("\n".join([
             f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {self.host_key}",
             f"PidFile {self.dir / 'sshd.pid'}", f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
             "PubkeyAuthentication yes", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "PermitRootLogin prohibit-password", "UsePAM no", "StrictModes no",
-            "Subsystem sftp internal-sftp", "LogLevel ERROR", "",
+            f"Subsystem sftp {subsystem}", "LogLevel ERROR", "",
         ]))
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
         self.log = (self.dir / "sshd.log").open("w")
