@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from loggest.formats.model import COLUMNS, Field
 from loggest.formats.reference import token_time_unit, w3c_fields, w3c_time_unit
-from loggest.formats.sql import line_expr, q, token_query, w3c_query
+from loggest.formats.sql import MAX_LINE_BYTES, line_expr, q, token_query, w3c_query
 from loggest.scan import TRUNCATED, check, is_gzip
 from loggest.store.schema import RAW_MAX
 
@@ -29,7 +29,12 @@ if TYPE_CHECKING:
 
 # The buffer's three views (records, quarantine, line counts) run side by side: about a
 # third of the ingest time on 2 cores (bench/bench_ingest.py).
-SETTINGS = {"short_circuit_function_evaluation": "disable", "parallel_view_processing": 1}
+# A memory cap per ingest query: ClickHouse reads a line whole, so one huge line (200 MB
+# in a 200 KB gzip) would cost gigabytes; past the cap the file goes to the Python engine,
+# which reads lines in bounded pieces. Ordinary files need far less (bench/bench_ingest.py).
+MEMORY_CAP = 2_000_000_000
+SETTINGS = {"short_circuit_function_evaluation": "disable", "parallel_view_processing": 1,
+            "max_memory_usage": MEMORY_CAP}
 # ingest_buffer columns that are not Nullable (quarantined lines may have them NULL)
 NOT_NULL = {"time": "toDateTime(0, 'UTC')", "tz_offset": "0", "site": "''"}
 _GLOB = set("*?{}[]")
@@ -49,9 +54,15 @@ class CorruptFile(Exception):
     """ClickHouse could not read the file (bad or truncated gzip): refuse it whole."""
 
 
-def _directives(store: ClickHouseStore, source: str) -> list[tuple[int, str]]:
-    return store.rows(f"SELECT _line_no, _l FROM (SELECT _row_number + 1 AS _line_no, {line_expr()} AS _l "
-                      f"FROM {source}) WHERE startsWith(_l, '#') ORDER BY 1")
+class TooBig(Exception):
+    """The file needs more memory than MEMORY_CAP in ClickHouse (a very long line)."""
+
+
+def _directives(store: ClickHouseStore, source: str, max_line: int = MAX_LINE_BYTES) -> list[tuple[int, str]]:
+    """``#`` lines (a line over the limit is quarantined, never a directive: as the Python engine)."""
+    return store.rows(f"SELECT _line_no, _l FROM (SELECT _row_number + 1 AS _line_no, "
+                      f"{line_expr('line', max_line)} AS _l, length(line) AS _n FROM {source}) "
+                      f"WHERE startsWith(_l, '#') AND _n <= {int(max_line)} ORDER BY 1")
 
 
 @dataclass
@@ -101,11 +112,10 @@ def file_queries(store: ClickHouseStore, source: str, opts: IngestOptions) -> tu
     fmt = opts.fmt
     if not fmt.is_w3c:
         fields = [t for t in fmt.tokens if isinstance(t, Field)]
-        return [token_query(fmt.tokens, opts.site, opts.pseudo, source, opts.local_tz)], token_time_unit(
-            fields
-        )
+        query = token_query(fmt.tokens, opts.site, opts.pseudo, source, opts.local_tz, opts.max_line_bytes)
+        return [query], token_time_unit(fields)
     cloudfront = fmt.notation == "cloudfront"
-    segs = segments(_directives(store, source), cloudfront, opts.time_unit)
+    segs = segments(_directives(store, source, opts.max_line_bytes), cloudfront, opts.time_unit)
     queries = [
         w3c_query(
             seg.names,
@@ -117,6 +127,7 @@ def file_queries(store: ClickHouseStore, source: str, opts: IngestOptions) -> tu
             seg.first,
             seg.last,
             opts.local_tz,
+            opts.max_line_bytes,
         )
         for seg in segs
     ]
@@ -141,6 +152,8 @@ def load_clickhouse(
             why = re.search(r"inflate failed: [^:]*", text)
             detail = why.group(0) if why else "zlib error"
             raise CorruptFile(f"corrupt or truncated gzip ({detail})") from None
+        if "MEMORY_LIMIT_EXCEEDED" in text or "Code: 241" in text:
+            raise TooBig(f"the ClickHouse engine needed more than {MEMORY_CAP // 1_000_000} MB") from None
         raise
 
 

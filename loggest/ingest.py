@@ -29,9 +29,10 @@ from zoneinfo import ZoneInfo
 from loggest.formats import LogFormat
 from loggest.formats.convert import LineError
 from loggest.formats.model import COLUMNS
-from loggest.formats.reference import clean_line, is_blank
+from loggest.formats.reference import clean_line, decode_line, is_blank
+from loggest.formats.sql import MAX_LINE_BYTES, too_long_reason
 from loggest.pseudo import Pseudonymiser
-from loggest.scan import check, checksum, is_gzip, tail_error
+from loggest.scan import CHUNK, check, checksum, is_gzip, tail_error
 from loggest.sources import SourceFile
 from loggest.store.clickhouse import ClickHouseStore, FileEntry, file_id_of
 from loggest.store.schema import RAW_MAX
@@ -74,6 +75,8 @@ class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     manifests: list[str] = field(default_factory=list)   # publication manifests read (not log files)
+    stopped: str = ""            # the run stopped early (store out of space): why, and what to do
+    not_attempted: list[str] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -103,7 +106,8 @@ class IngestReport:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "ok": not self.count("refused", "failed") and not self.alarms and not self.warnings,
+            "ok": not self.count("refused", "failed") and not self.alarms and not self.warnings
+            and not self.stopped,
             "files": [asdict(f) for f in self.files],
             "totals": {"files": len(self.files), "ingested": self.count("ingested", "replayed"),
                        "skipped": self.count("skipped"), "refused": self.count("refused"),
@@ -114,6 +118,8 @@ class IngestReport:
                        "seconds": round(self.seconds, 3)},
             "alarms": self.alarms,
             "warnings": self.warnings,
+            "stopped": self.stopped,
+            "not_attempted": self.not_attempted,
             "manifests": self.manifests,
         }
 
@@ -128,6 +134,7 @@ class IngestOptions:
     local_tz: str = "Europe/Paris"   # zone of W3C date-local/time-local
     time_unit: str = "auto"     # W3C time-taken: auto (IIS ms, else s) | s | ms | us
     late_after: int = 0         # alarm when a site's last file covers a day older than this (0: off)
+    max_line_bytes: int = MAX_LINE_BYTES   # a longer line is quarantined, cut: memory stays bounded
     # Set by ingest() from the store: records with time + retention <= now are 'old'.
     retention_months: int = 13
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None, microsecond=0))
@@ -181,13 +188,16 @@ def python_lines(path: Path, fmt: LogFormat, opts: IngestOptions,
     p = parser if parser is not None else fmt.parser(opts.site, opts.local_tz, opts.time_unit)
     parse = p.parse  # type: ignore[attr-defined]
     pseudo = opts.pseudo
+    limit = opts.max_line_bytes
     with open_lines(path) as f:
-        for line_no, raw in enumerate(f, 1):
-            size = len(raw) + (0 if raw.endswith(b"\n") else 1)
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
+        for line_no, (raw, length) in enumerate(bounded_lines(f, limit), 1):
+            size = length + 1
             if line_no == 1 and raw.startswith(BOM_BYTES):
                 raw = raw[3:]
+            if length > limit:                  # never held whole: quarantined, cut, with its length
+                text = decode_line(raw[:limit])
+                yield line_no, "quarantine", None, f"{too_long_reason(limit)}{length} bytes", text, size
+                continue
             text = clean_line(raw)
             if is_blank(text):
                 yield line_no, "blank", None, "", "", size
@@ -203,6 +213,29 @@ def python_lines(path: Path, fmt: LogFormat, opts: IngestOptions,
             if pseudo is not None:
                 row[3] = pseudo.apply(row[3], row[0])  # type: ignore[arg-type]
             yield line_no, "record", row, "", "", size
+
+
+def bounded_lines(f: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
+    """(line without its newline — only its first ``limit + 4`` bytes when longer —, its
+    length): memory stays bounded whatever the input (a 200 MB line is read in 1 MiB steps)."""
+    while True:
+        raw = f.readline(limit + 4)          # + room for a BOM before the limit's bytes
+        if not raw:
+            return
+        if raw.endswith(b"\n"):
+            yield raw[:-1], len(raw) - 1
+            continue
+        length = len(raw)
+        if length > limit:
+            while True:                          # the rest of a long line: counted, not kept
+                more = f.readline(CHUNK)
+                if not more:
+                    break
+                if more.endswith(b"\n"):
+                    length += len(more) - 1
+                    break
+                length += len(more)
+        yield raw, length
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -265,7 +298,7 @@ def load_file(
     """
     engine = choose_engine(store, opts)
     if engine == "clickhouse":
-        from loggest.chparse import CorruptFile, load_clickhouse
+        from loggest.chparse import CorruptFile, TooBig, load_clickhouse
 
         error = tail_error(path)
         if error:
@@ -274,6 +307,9 @@ def load_file(
             return engine, load_clickhouse(store, path, entry, opts, progress), None, ""
         except CorruptFile as exc:
             return engine, "", None, str(exc)
+        except TooBig as exc:       # the Python engine reads lines in bounded pieces: same rows
+            store.delete_files([entry.file_id])
+            engine = f"python ({exc})"
     with ThreadPoolExecutor(1) as pool:
         checking = pool.submit(check, path)  # gzip integrity + line count, next to the load
         try:
@@ -508,8 +544,12 @@ def site_status(
     for site in sorted({s for e in files for s in e.sites}):
         mine = [e for e in files if site in e.sites]
         days = _site_days(files, site)
-        lines = sum(e.lines for e in mine)
-        quarantined = sum(e.quarantined for e in mine)
+        # Lines and quarantined lines belong to a file, not to a site: counted here for the
+        # files of this site only; a file of several sites is counted as shared.
+        own = [e for e in mine if e.sites == [site]]
+        lines = sum(e.lines for e in own)
+        quarantined = sum(e.quarantined for e in own)
+        records = sum(int(r["requests"]) for r in store.daily(site))
         last = max(mine, key=lambda e: (e.file_day or date.min, e.name))
         out.append(
             {
@@ -521,9 +561,11 @@ def site_status(
                 "days_present": len(days),
                 "days_missing": [str(a) if a == b else f"{a}..{b}" for a, b in _gaps(days)],
                 "days_late": _late(days, late_after, today),
+                "records": records,
                 "lines": lines,
                 "quarantined": quarantined,
                 "quarantine_rate": round(quarantined / lines, 6) if lines else 0.0,
+                "shared_files": len(mine) - len(own),
             }
         )
     return out
@@ -616,6 +658,16 @@ def sequence_gaps(store: ClickHouseStore, sites: Iterable[str]) -> list[str]:
     return alarms
 
 
+def out_of_space(exc: BaseException) -> bool:
+    text = str(exc)
+    return "NOT_ENOUGH_SPACE" in text or "No space left on device" in text or "Code: 243" in text
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
 def ingest(
     store: ClickHouseStore,
     files: Iterable[SourceFile],
@@ -637,7 +689,18 @@ def ingest(
             if problem:
                 report.alarms.append(problem)
             continue
-        result = ingest_file(store, src, opts, progress)
+        try:
+            result = ingest_file(store, src, opts, progress)
+        except Exception as exc:
+            if not out_of_space(exc):
+                raise
+            why = ("not ingested: the store ran out of disk space "
+                   "(left 'loading': the next run replaces its rows)")
+            report.files.append(FileResult(src.name, "failed", why))
+            report.stopped = (f"store {store.url} is out of disk space ({_first_line(exc)}); free space or "
+                              "use a store on a bigger disk, then run the same command again: files already "
+                              "ingested are skipped, the interrupted one is resumed")
+            break
         report.files.append(result)
         if on_file:
             on_file(result)

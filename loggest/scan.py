@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 CHUNK = 1 << 20
 TRUNCATED = "truncated: the last line has no newline (file cut or still being written)"
@@ -44,32 +46,49 @@ def checksum(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _plain_pieces(f: IO[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip (every member) or the bytes of a plain file, in
+    pieces of at most CHUNK bytes whatever the compression ratio (a gzip of a 200 MB line of
+    one letter is 200 KB: decompressing a chunk at once would hold it all)."""
+    chunk = f.read(CHUNK)
+    if chunk[:2] != GZIP_MAGIC:
+        while chunk:
+            yield chunk
+            chunk = f.read(CHUNK)
+        return
+    d = zlib.decompressobj(wbits=31)
+    while chunk:
+        data = d.decompress(chunk, CHUNK)
+        while True:
+            if data:
+                yield data
+            if d.eof and d.unused_data:                    # concatenated gzip members
+                rest = d.unused_data
+                d = zlib.decompressobj(wbits=31)
+                data = d.decompress(rest, CHUNK)
+                continue
+            if not d.unconsumed_tail:
+                break
+            data = d.decompress(d.unconsumed_tail, CHUNK)
+        chunk = f.read(CHUNK)
+    if not d.eof:
+        raise EOFError("truncated")
+
+
 def check(path: Path) -> tuple[int, str]:
-    """(lines, error): decompress a gzip whole, count lines, check the last newline."""
+    """(lines, error): decompress a gzip whole (in bounded pieces), count lines, check the
+    last newline."""
     lines = 0
     last = b"\n"
-    size = 0
     with path.open("rb") as f:
-        chunk = f.read(CHUNK)
-        d = zlib.decompressobj(wbits=31) if chunk[:2] == GZIP_MAGIC else None
         try:
-            while chunk:
-                size += len(chunk)
-                data = chunk
-                if d is not None:
-                    data = d.decompress(chunk)
-                    while d.eof and d.unused_data:          # concatenated gzip members
-                        rest = d.unused_data
-                        d = zlib.decompressobj(wbits=31)
-                        data += d.decompress(rest)
-                if data:
-                    lines += data.count(b"\n")
-                    last = data[-1:]
-                chunk = f.read(CHUNK)
+            for data in _plain_pieces(f):
+                lines += data.count(b"\n")
+                last = data[-1:]
         except zlib.error as exc:
-            return lines, f"corrupt gzip near compressed byte {size}: {exc}"
-        if d is not None and not d.eof:
-            return lines, f"truncated gzip: the stream ends early after {size} compressed bytes"
+            return lines, f"corrupt gzip near compressed byte {f.tell()}: {exc}"
+        except EOFError:
+            return lines, f"truncated gzip: the stream ends early after {f.tell()} compressed bytes"
     if last != b"\n":
         return lines + 1, TRUNCATED
     return lines, ""

@@ -17,9 +17,10 @@ from cdnctl.errors import CdnctlError, Exit
 from cdnctl.output import console, emit_json, err_console, is_tty, json_option
 from loggest.formats import PRESETS, FormatError, LogFormat, resolve_format
 from loggest.formats.reference import TIME_UNIT_CHOICES, diagnose
+from loggest.formats.sql import MAX_LINE_BYTES
 from loggest.ingest import FileResult, IngestOptions, IngestReport, ingest, site_status
 from loggest.pseudo import PseudoError, Pseudonymiser
-from loggest.sources import SourceFile
+from loggest.sources import COMPLETE_BY, SourceFile
 from loggest.sources.local import SourceError, local_files
 from loggest.store import ClickHouseStore, StoreError, open_store, store_url
 
@@ -84,7 +85,16 @@ def logs() -> None:
                    "/24 or /0. hmac:KEYFILE: h: + 16 hex digits of an HMAC whose key, derived from "
                    "KEYFILE, changes every Europe/Paris day (visitors are counted per day).")
 @click.option("--settle", type=float, default=5.0, show_default=True,
-              help="Seconds a file must be unchanged to be read (unless NAME.done/.ok exists).")
+              help="Seconds a file must be unchanged to be read (unless NAME.done/.ok exists): a heuristic, "
+                   "what local plain files rely on by default (a writer pausing longer is read half); "
+                   "gzip files (their trailer proves them whole) wait this long everywhere.")
+@click.option("--complete-by", type=click.Choice(COMPLETE_BY), default="auto", show_default=True,
+              help="When a plain (not gzip) file is complete. marker: NAME.done/.ok/.complete exists "
+                   "(accepted in every mode); manifest: SITE_DAY.manifest.json names it and its size and "
+                   "sha256 match (same size, other sha256: failed); rename: the producer writes under a "
+                   "temporary name (*.part, *.tmp) and renames, so the final name is complete; settle: "
+                   "unchanged for --settle seconds (heuristic). auto: marker or manifest over --sftp, "
+                   "marker, manifest or --settle for local paths.")
 @click.option(
     "--engine",
     type=click.Choice(["auto", "clickhouse", "python"]),
@@ -107,6 +117,9 @@ def logs() -> None:
     help="Unit of W3C/CloudFront time-taken: auto = milliseconds when #Software names IIS, "
     "else seconds (W3C draft, CloudFront). Apache/nginx formats fix it (%D µs, %T s, $request_time s).",
 )
+@click.option("--max-line-bytes", type=click.IntRange(min=1024), default=MAX_LINE_BYTES,
+              show_default=True, metavar="BYTES",
+              help="A longer line is quarantined, cut, with its length (memory stays bounded).")
 @click.option(
     "--local-tz",
     default="Europe/Paris",
@@ -137,9 +150,11 @@ def ingest_cmd(
     replay: bool,
     pseudonymise: str | None,
     settle: float,
+    complete_by: str,
     engine: str,
     retention_months: int | None,
     time_unit: str,
+    max_line_bytes: int,
     local_tz: str,
     late_after: int,
     store: str | None,
@@ -184,6 +199,7 @@ def ingest_cmd(
         local_tz=local_tz,
         time_unit=time_unit,
         late_after=late_after,
+        max_line_bytes=max_line_bytes,
     )
     with opened(store, retention_months) as st:
         if engine == "clickhouse" and st.embedded_path is None:
@@ -194,12 +210,19 @@ def ingest_cmd(
             )
         try:
             password = _password(password_file)
-            sources = _sources(paths, sftp_url, identity, known_hosts, password, staging, settle, st)
+            listed: list[str] = []
+            sources = _sources(paths, sftp_url, identity, known_hosts, password, staging, settle, st,
+                               complete_by, listed)
             report = _run(st, sources, opts, as_json)
+            if report.stopped:
+                seen = {f.name for f in report.files}
+                report.not_attempted = [n for n in listed if n not in seen]
+                if sftp_url:
+                    report.not_attempted.append(f"(files of {sftp_url} not yet listed)")
         except (SourceError, StoreError) as exc:
             raise CdnctlError(str(exc), Exit.INVALID) from None
     _render(report, as_json)
-    if not report.files:
+    if not report.files or report.stopped:
         raise SystemExit(int(Exit.INVALID))
     if report.count("refused", "failed") or report.alarms or report.warnings:
         raise SystemExit(int(Exit.PARTIAL))
@@ -223,9 +246,14 @@ def _sources(
     staging: Path | None,
     settle: float,
     st: ClickHouseStore,
+    complete_by: str = "auto",
+    listed: list[str] | None = None,
 ) -> Iterator[SourceFile]:
     if paths:
-        local = list(local_files(list(paths), settle))  # fail on a bad path before ingesting anything
+        # fail on a bad path before ingesting anything
+        local = list(local_files(list(paths), settle, complete_by))
+        if listed is not None:
+            listed.extend(f.name for f in local)
         if not local and not sftp_url:
             raise SourceError(f"no log files in {', '.join(map(str, paths))}")
         yield from local
@@ -240,6 +268,7 @@ def _sources(
             staging=where,
             settle=settle,
             password=password,
+            complete_by=complete_by,
         ) as sftp:
             yield from sftp.files()
 
@@ -324,6 +353,10 @@ def _render(report: IngestReport, as_json: bool) -> None:
         err_console.print(f"[yellow]warning[/] {escape(w)}")
     for alarm in report.alarms:
         err_console.print(f"[red]alarm[/] {escape(alarm)}")
+    if report.stopped:
+        err_console.print(f"[red]error:[/] {escape(report.stopped)}")
+        if report.not_attempted:
+            err_console.print("not attempted: " + escape(", ".join(report.not_attempted)))
     if not report.files:
         err_console.print("[red]error:[/] no log file found")
 
@@ -444,7 +477,7 @@ def status_cmd(late_after: int, store: str | None, as_json: bool) -> None:
 
 def _status_tables(sites: list[dict[str, Any]], files: list[dict[str, Any]]) -> None:
     table = Table(title=f"{len(sites)} site(s)")
-    for col in ("site", "files", "last file", "days", "missing days", "lines", "quarantined"):
+    for col in ("site", "files", "last file", "days", "missing days", "records", "lines*", "quarantined*"):
         table.add_column(col)
     for r in sites:
         missing = ", ".join(r["days_missing"]) or "—"
@@ -458,10 +491,14 @@ def _status_tables(sites: list[dict[str, Any]], files: list[dict[str, Any]]) -> 
             escape(str(r["last_file"])),
             f"{r['first_day']}..{r['last_day']} ({r['days_present']})",
             f"[red]{escape(missing.strip())}[/]" if r["days_missing"] or r["days_late"] else missing,
+            f"{r['records']:,}",
             f"{r['lines']:,}",
             f"{r['quarantined']:,} ({100 * float(r['quarantine_rate']):.2f} %)",
         )
     console.print(table)
+    if any(r["shared_files"] for r in sites):
+        console.print("* lines and quarantined lines of the files of this site alone; files of several "
+                      "sites are counted in none (their lines belong to no one site)")
     table = Table(title=f"{len(files)} file(s)")
     for col in (
         "file",

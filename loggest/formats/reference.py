@@ -85,8 +85,10 @@ BOM = "\ufeff"
 
 def clean_line(raw: bytes) -> str:
     """Bytes of one line (without its newline) → text as ClickHouse ``toValidUTF8`` gives it."""
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
+    return decode_line(raw[:-1] if raw.endswith(b"\r") else raw)
+
+
+def decode_line(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

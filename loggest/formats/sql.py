@@ -27,13 +27,22 @@ def q(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def line_expr(col: str = "line") -> str:
+MAX_LINE_BYTES = 65_536      # a longer line is quarantined, cut (--max-line-bytes): bounded memory
+
+
+def line_expr(col: str = "line", max_line: int = MAX_LINE_BYTES) -> str:
     """The raw line as the Python reference sees it: a UTF-8 BOM before the first line
-    removed, CR stripped, invalid UTF-8 replaced (over ``_row_number``, 0-based). One
+    removed, CR stripped, invalid UTF-8 replaced (over ``_row_number``, 0-based), at most
+    ``max_line`` bytes (a longer line is quarantined: every later copy stays small). One
     substring: each copy of a column of lines costs (it runs on every line)."""
     first = f"if(_row_number = 0 AND startsWith({col}, '\\xEF\\xBB\\xBF'), 4, 1)"
     cr = f"endsWith({col}, '\\r')"
-    return f"toValidUTF8(substring({col}, {first}, length({col}) + 1 - {first} - {cr}))"
+    size = f"least(length({col}) + 1 - {first} - {cr}, {int(max_line)})"
+    return f"toValidUTF8(substring({col}, {first}, {size}))"
+
+
+def too_long_reason(max_line: int) -> str:
+    return f"line longer than the limit of {max_line} bytes (--max-line-bytes): "
 
 
 BLANK = "(trim(BOTH ' \\t' FROM _l) = '')"
@@ -396,24 +405,30 @@ def record_select(
     return conds, exprs, "multiIf(" + ", ".join(parts) + ", '')"
 
 
-def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str) -> str:
+def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str,
+            max_line: int = MAX_LINE_BYTES) -> str:
     """Two outer levels over ``base``: failure conditions, then record columns + reason + kind
     (``blank``/``directive`` lines are not data; the others are a record or quarantined)."""
     xs = "".join(f", {c} AS _x{i}" for i, c in enumerate(conds))
     out = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, COLUMNS, strict=True))
     return f"""
-        SELECT _line_no, _bytes, _l, {out}, if({bad}, {reason}) AS _reason,
-               multiIf(_blank, 'blank', _directive, 'directive', _reason != '', 'quarantine',
-                       'record') AS _kind
+        SELECT _line_no, _bytes, _long, _l, {out},
+               multiIf(_long, {_long_reason(max_line)}, {bad}, {reason}) AS _reason,
+               multiIf(_long, 'quarantine', _blank, 'blank', _directive, 'directive', _reason != '',
+                       'quarantine', 'record') AS _kind
         FROM (SELECT *{xs} FROM ({base}))"""
 
 
-def _numbered(source: str, where: str = "") -> str:
+def _numbered(source: str, where: str = "", max_line: int = MAX_LINE_BYTES) -> str:
     return (
-        f"SELECT _line_no, _bytes, _l, {BLANK} AS _blank FROM (SELECT _row_number + 1 AS _line_no, "
-        "length(line) + 1 AS _bytes, "
-        f"{line_expr()} AS _l FROM {source}){where}"
+        f"SELECT _line_no, _bytes, _long, _l, {BLANK} AS _blank FROM (SELECT _row_number + 1 AS _line_no, "
+        f"length(line) + 1 AS _bytes, length(line) > {int(max_line)} AS _long, "
+        f"{line_expr('line', max_line)} AS _l FROM {source}){where}"
     )
+
+
+def _long_reason(max_line: int) -> str:
+    return f"concat({q(too_long_reason(max_line))}, toString(_bytes - 1), ' bytes')"
 
 
 def token_query(
@@ -422,28 +437,30 @@ def token_query(
     pseudo: Pseudonymiser | None,
     source: str,
     local_tz: str = "Europe/Paris",
+    max_line: int = MAX_LINE_BYTES,
 ) -> str:
-    """SELECT _line_no, _bytes, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
+    """SELECT _line_no, _bytes, _long, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
     expression with columns ``_row_number`` and ``line``). One query level per stage: split,
     fast-path test, regex fallback + field texts, failure conditions, record columns."""
     fields = [t for t in tokens if isinstance(t, Field)]
     regex = token_regex(tokens)
     plan = split_plan(tokens)
-    lines = _numbered(source)
+    lines = _numbered(source, max_line=max_line)
     if plan is None:
         base = (
-            f"SELECT _line_no, _bytes, _l, _blank, 0 AS _directive, extractGroups(_l, {q(regex)}) AS _g, "
+            f"SELECT _line_no, _bytes, _long, _l, _blank, 0 AS _directive, "
+            f"extractGroups(_l, {q(regex)}) AS _g, "
             "length(_g) > 0 AS _matched, "
             + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
             + f" FROM ({lines})"
         )
     else:
         conds, values = plan
-        split = f"SELECT _line_no, _bytes, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
+        split = f"SELECT _line_no, _bytes, _long, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
         test = " AND ".join(["position(_l, '\\\\') = 0", *conds])
-        fast = f"SELECT _line_no, _bytes, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
+        fast = f"SELECT _line_no, _bytes, _long, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
         base = (
-            f"SELECT _line_no, _bytes, _l, _blank, 0 AS _directive, "
+            f"SELECT _line_no, _bytes, _long, _l, _blank, 0 AS _directive, "
             f"extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
             "(_fast OR length(_g) > 0) AS _matched, "
             + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
@@ -452,7 +469,7 @@ def token_query(
     checks, exprs, reason = record_select(
         fields, [f"_f{k}" for k in range(len(fields))], site, pseudo, local_tz
     )
-    return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'")
+    return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'", max_line)
 
 
 _UNQUOTE = (
@@ -472,25 +489,28 @@ def w3c_query(
     first: int,
     last: int,
     local_tz: str = "Europe/Paris",
+    max_line: int = MAX_LINE_BYTES,
 ) -> str:
     """The same for W3C lines ``first``..``last`` (1-based) under one ``#Fields:`` directive:
     values split as :func:`reference.w3c_values` (tab-separated exactly for CloudFront)."""
-    lines = _numbered(source, f" WHERE _line_no BETWEEN {first} AND {last}")
+    lines = _numbered(source, f" WHERE _line_no BETWEEN {first} AND {last}", max_line)
     directive = "startsWith(_l, '#')"
     if names is None:
         cols = ", ".join(f"NULL AS {c}" for c in COLUMNS)
         why = "'data line before any #Fields: directive'"
         return (
-            f"SELECT _line_no, _bytes, _l, {cols}, {why} AS _reason, "
-            f"multiIf(_blank, 'blank', {directive}, 'directive', 'quarantine') AS _kind FROM ({lines})"
+            f"SELECT _line_no, _bytes, _long, _l, {cols}, "
+            f"if(_long, {_long_reason(max_line)}, {why}) AS _reason, "
+            f"multiIf(_long, 'quarantine', _blank, 'blank', {directive}, 'directive', 'quarantine') AS _kind "
+            f"FROM ({lines})"
         )
     n = len(fields)
     split = f"splitByChar({q(sep)}, _l)" if sep == "\t" else _UNQUOTE
     base = (
-        f"SELECT _line_no, _bytes, _l, _blank, {directive} AS _directive, length(_w) AS _n, "
+        f"SELECT _line_no, _bytes, _long, _l, _blank, {directive} AS _directive, length(_w) AS _n, "
         + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
-        + f" FROM (SELECT _line_no, _bytes, _l, _blank, {split} AS _w FROM ({lines}))"
+        + f" FROM (SELECT _line_no, _bytes, _long, _l, _blank, {split} AS _w FROM ({lines}))"
     )
     checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo, local_tz)
     bad = f"_n != {n}, concat(toString(_n), ' values for {n} #Fields')"
-    return _levels(base, checks, exprs, reason, bad)
+    return _levels(base, checks, exprs, reason, bad, max_line)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,6 +81,35 @@ def file_id_of(sha256: str) -> int:
     return int(sha256[:16], 16)
 
 
+class _Said:
+    failed = False
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[_Said]:
+    """chDB writes to file descriptor 2 itself when a store is busy ("Cannot lock file …"):
+    hold those lines back; on success they are written out as they were, on failure the
+    caller's message replaces them."""
+    said = _Said()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield said
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not said.failed:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    os.write(2, text)
+
+
 def _chdb_lock_holder(path: str) -> str:
     try:
         text = (Path(path) / "status").read_text()
@@ -111,7 +141,12 @@ class ClickHouseStore:
                 if not embedded:
                     raise StoreError(f"store URL {url!r} has no path (chdb:///ABSOLUTE/PATH)")
                 Path(embedded).parent.mkdir(parents=True, exist_ok=True)
-                client = clickhouse_connect.get_client(dsn=f"chdb://{embedded}")
+                with _quiet_stderr() as said:
+                    try:
+                        client = clickhouse_connect.get_client(dsn=f"chdb://{embedded}")
+                    except Exception:
+                        said.failed = True   # the engine's own lines ("Cannot lock file…") are ours to say
+                        raise
             elif parts.scheme in ("http", "https"):
                 client = clickhouse_connect.get_client(
                     host=parts.hostname or "localhost",

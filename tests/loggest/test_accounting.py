@@ -183,3 +183,14 @@ def test_a_feed_that_stopped_is_an_alarm(store_url: str, logs_dir: Path) -> None
     assert code == 3 and json.loads(out)["sites"][0]["days_late"] >= 3
     code, out, _ = run("logs", "status", "--store", store_url, "--late-after", "10", "--json")
     assert code == 0 and json.loads(out)["sites"][0]["days_late"] == 0
+
+
+def test_logs_status_counts_per_site_not_the_grand_total(store_url: str, logs_dir: Path) -> None:
+    both = [*nginx_cdn_lines(30, SITE, seed=1), *nginx_cdn_lines(10, "www.autre.gouv.fr", seed=2), "garbage"]
+    write_log(logs_dir / "edge_2027-04-25.log", both)
+    write_log(logs_dir / f"{SITE}_2027-04-26.log", list(nginx_cdn_lines(5, SITE, seed=3)))
+    assert ingest(store_url, "--format", "nginx-cdn", str(logs_dir))[0] == 0
+    _code, out, _ = run("logs", "status", "--store", store_url, "--json")
+    sites = {s["site"]: s for s in json.loads(out)["sites"]}
+    assert (sites[SITE]["records"], sites[SITE]["lines"], sites[SITE]["shared_files"]) == (35, 5, 1)
+    assert (sites["www.autre.gouv.fr"]["records"], sites["www.autre.gouv.fr"]["lines"]) == (10, 0)

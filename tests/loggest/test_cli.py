@@ -50,8 +50,8 @@ def test_ingest_summary_and_json(store_url: str, logs_dir: Path) -> None:
     assert status["files"][0]["status"] == "done" and status["files"][0]["quarantined"] == 1
     assert status["sites"] == [{"site": SITE, "files": 1, "last_file": f"{SITE}_2027-04-25.log.gz",
                                 "first_day": "2027-04-25", "last_day": "2027-04-25", "days_present": 1,
-                                "days_missing": [], "days_late": 0, "lines": 21, "quarantined": 1,
-                                "quarantine_rate": round(1 / 21, 6)}]
+                                "days_missing": [], "days_late": 0, "records": 20, "lines": 21,
+                                "quarantined": 1, "quarantine_rate": round(1 / 21, 6), "shared_files": 0}]
     code, out, _ = run("logs", "status", "--store", store_url)
     assert code == 0 and "1 site(s)" in out
     code, out, _ = run("logs", "stats", "--store", store_url)

@@ -160,3 +160,82 @@ def test_an_interrupted_replay_converges_and_every_view_agrees(store_url: str, l
     result = CliRunner().invoke(cli, ["report", "stats", "--store", store_url, "--site", SITE,
                                       "--from", "2027-04-25", "--to", "2027-04-26", "--json"])
     assert json.loads(result.stdout)["requests"] == 600
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_huge_line_costs_bounded_memory(store_url: str, logs_dir: Path, engine: str) -> None:
+    """A line over --max-line-bytes is quarantined, cut, with its length, on both engines (the
+    Python engine never holds it whole: peak RSS in bench/RESULTS.md)."""
+    ok = list(nginx_cdn_lines(2, SITE, DAY, seed=1))
+    path = logs_dir / f"{SITE}_2027-04-25.log.gz"
+    with gzip.open(path, "wt", compresslevel=1) as f:
+        f.write(ok[0] + "\n" + "A" * 30_000_000 + "\n" + ok[1] + "\n")
+    code, data, _ = run("--store", store_url, "--engine", engine, str(path))
+    f = data["files"][0]
+    assert code == 0 and (f["records"], f["quarantined"], f["lines"]) == (2, 1, 3)
+    with open_store(store_url) as st:
+        assert st.rows("SELECT reason, length(raw) FROM quarantine") == [
+            ("line longer than the limit of 65536 bytes (--max-line-bytes): 30000000 bytes", 8192)]
+
+
+def test_past_its_memory_cap_the_clickhouse_engine_hands_the_file_to_python(
+        store_url: str, logs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import loggest.chparse as chparse
+
+    monkeypatch.setattr(chparse, "SETTINGS", {**chparse.SETTINGS, "max_memory_usage": 50_000_000})
+    ok = list(nginx_cdn_lines(2, SITE, DAY, seed=1))
+    path = logs_dir / f"{SITE}_2027-04-25.log.gz"
+    with gzip.open(path, "wt", compresslevel=1) as f:
+        f.write(ok[0] + "\n" + "A" * 60_000_000 + "\n" + ok[1] + "\n")
+    code, data, _ = run("--store", store_url, "--engine", "clickhouse", str(path))
+    f = data["files"][0]
+    assert code == 0 and (f["records"], f["quarantined"], f["lines"]) == (2, 1, 3)
+    assert f["engine"].startswith("python (the ClickHouse engine needed more than")
+    assert views(store_url) == (2, 2, 2)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 12 MB tmpfs for the store (root: CI runs as root, where this test must run)."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / "tiny"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(where)], check=True)
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_disk_full_is_a_clear_message_and_a_rerun_converges(tiny_disk: Path, logs_dir: Path) -> None:
+    import subprocess
+
+    for i in range(3):
+        day = datetime(2027, 4, 25 + i, 1, tzinfo=UTC)
+        write_log(logs_dir / f"{SITE}_{day.date()}.log.gz", list(nginx_cdn_lines(150_000, SITE, day, seed=i)))
+    url = f"chdb://{tiny_disk / 's.chdb'}"
+    code, data, err = run("--store", url, str(logs_dir))
+    assert code == 1 and "Traceback" not in err
+    assert "is out of disk space" in data["stopped"] and "run the same command again" in data["stopped"]
+    assert data["files"][-1]["status"] == "failed"
+    names = {f["name"] for f in data["files"]}
+    assert data["not_attempted"] and not names & set(data["not_attempted"])
+    assert len(names) + len(data["not_attempted"]) == 3
+    subprocess.run(["mount", "-o", "remount,size=600m", str(tiny_disk)], check=True)
+    code, data, _ = run("--store", url, str(logs_dir))
+    assert code == 0, data
+    assert views(url) == (450_000, 450_000, 450_000)
+
+
+def test_a_busy_store_says_who_holds_it_and_nothing_else(store_url: str) -> None:
+    import subprocess
+    import sys
+
+    cdnctl = Path(sys.executable).with_name("cdnctl")
+    with open_store(store_url):
+        out = subprocess.run([str(cdnctl), "logs", "status", "--store", store_url], capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert out.returncode == 1
+    assert out.stderr.strip() == (f"error: database {store_url[len('chdb://'):]} is in use by PID {os.getpid()} "
+                                  "(one process at a time for an embedded store); wait for it or stop it")

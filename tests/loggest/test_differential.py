@@ -163,7 +163,7 @@ def test_long_line_ipv6_and_pseudonymisation(ch: ClickHouseStore, tmp_path: Path
         '- - - [25/Apr/2027:21:00:00 +0200] "GET / HTTP/1.1" 200 5 "-" "u" "a.fr" HIT 0.1',
     ]
     for pseudo in (Pseudonymiser("hmac", b"0123456789abcdef-key"), Pseudonymiser("truncate")):
-        out = check(ch, tmp_path, "nginx-cdn", enc(lines), pseudo=pseudo)
+        out = check(ch, tmp_path, "nginx-cdn", enc(lines), pseudo=pseudo, max_line_bytes=2_000_000)
         clients = [v[COLUMNS.index("client")] for v in out.values()]  # type: ignore[index]
         if pseudo.mode == "hmac":
             assert all(c is None or (c.startswith("h:") and len(c) == 18) for c in clients)
@@ -250,3 +250,16 @@ def test_bom_on_clf_is_not_part_of_the_client(ch: ClickHouseStore, tmp_path: Pat
     lines = enc(COMBINED[:2])
     out = check(ch, tmp_path, "combined", lines, site="a.fr", raw=b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
     assert out[1][COLUMNS.index("client")] == "192.0.2.1"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_lines_over_the_limit_are_quarantined_cut(ch: ClickHouseStore, tmp_path: Path, gz: bool) -> None:
+    ok = '192.0.2.1 - - [25/Apr/2027:21:00:00 +0200] "GET / HTTP/1.1" 200 5 "-" "u" "a.fr" HIT 0.1'
+    long_ua = ok.replace('"u"', '"' + "é" * 40_000 + '"')           # 80,000 bytes of UTF-8
+    lines = [b"\xef\xbb\xbf#" + b"x" * 5000, ok.encode(), long_ua.encode() + b"\r", ok.encode(),
+             b"\xff" * 5000, b"y" * 4096]
+    out = check(ch, tmp_path, "nginx-cdn", lines, gz=gz, max_line_bytes=4096)
+    limit = "line longer than the limit of 4096 bytes (--max-line-bytes): "
+    assert out[1] == limit + "5004 bytes" and out[5] == limit + "5000 bytes"
+    assert out[3] == limit + f"{len(long_ua.encode()) + 1} bytes"
+    assert isinstance(out[2], tuple) and isinstance(out[4], tuple) and out[6] == "does not match the format"

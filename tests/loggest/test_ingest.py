@@ -227,4 +227,5 @@ def test_huge_bad_line_is_quarantined_cut_not_lost(store: ClickHouseStore, logs_
     report = run(store, logs_dir, engine=engine)
     assert (report.records, report.quarantined) == (3, 2)
     rows = store.rows("SELECT line_no, length(raw), reason FROM quarantine ORDER BY line_no")
-    assert rows == [(4, RAW_MAX, "does not match the format"), (5, 6, "does not match the format")]
+    assert rows == [(4, RAW_MAX, "line longer than the limit of 65536 bytes (--max-line-bytes): 1000000 bytes"),
+                    (5, 6, "does not match the format")]

@@ -60,7 +60,7 @@ def test_dangling_and_looping_symlinks_are_failed(tmp_path: Path) -> None:
         list(local_files([tmp_path / "nothing.log"]))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads mode-000 files")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file (mode 000 included)")
 def test_unreadable_file_is_permission_denied(tmp_path: Path) -> None:
     log = old(write_log(tmp_path / LOG, ["x"]))
     log.chmod(0)

@@ -228,13 +228,16 @@ def accounting(f: Figures) -> dict[str, Any]:
             "too_old": 0}
 
 
+# A variant identical to the published file (the CRLF variant of a file already in CRLF)
+# is not a test of its own: left out at collection, not skipped (CI fails on skips).
+CASES = [(fixture, variant) for fixture in FIXTURES for variant in VARIANTS
+         if not same_as_published(fixture, variant)]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("fixture", list(FIXTURES))
+@pytest.mark.parametrize(("fixture", "variant"), CASES)
 def test_realworld(fixture: str, variant: str, engine: str,
                    ingested: Callable[[str], Ingested]) -> None:
-    if same_as_published(fixture, variant):
-        pytest.skip(f"{variant} of {fixture} is the published file itself")
     group = FIXTURES[fixture]
     name, data = variant_file(fixture, variant)
     want = figures(data, group.kind, group.site)
