@@ -14,19 +14,42 @@ ingest side does not take them for a gap. The sequence state and what was alread
 uploaded and notified are kept in ``OUT/state.json``: a re-run after any crash
 finishes what is missing (upload, rename, notice) and nothing more.
 
+One run at a time: a run holds ``flock(OUT/.publish.lock)`` from start to end (released
+by the kernel when the process dies, however it dies); another run waits up to
+``wait`` seconds, then stops with ``PublishLocked`` before touching anything. Every
+local file (data, manifest, state) is written under a unique temporary name in its
+directory, fsynced, then renamed over the final name, so no reader ever sees a partial
+file; the data file's sha256 is checked against its manifest right before the upload
+and the bytes sent are hashed again before the remote rename.
+
+Notices go through an outbox kept in the state, one entry per (site, day, sequence)
+with a stable Message-ID ``<cdnctl-SITE-DAY-SEQ@DOMAIN>``: ``pending`` → ``sending``
+(saved before the message is handed to the server) → ``sent`` (saved as soon as the
+server answered 250 to DATA, before QUIT). An entry found ``sending`` was interrupted
+with its outcome unknown; it is sent again with the same Message-ID, so the one
+possible duplicate is recognisable.
+
 The first part of this module is pure (config, split, manifest, sequence decision); the
 SFTP and SMTP I/O is at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import gzip
 import hashlib
+import io
 import json
 import os
-from collections.abc import Callable, Iterable
+import socket
+import tempfile
+import time as clock
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,10 +66,96 @@ from loggest.synth import PARIS
 
 MANIFEST_SUFFIX = ".manifest.json"
 TEMP_SUFFIX = ".part"           # never taken by the ingest side (loggest.sources)
+LOCK_NAME = ".publish.lock"
 
 
 class PublishError(Exception):
     """Configuration or input that cannot be used (message says which and why)."""
+
+
+class PublishLocked(PublishError):
+    """Another run holds the output directory's lock: nothing was done."""
+
+
+# ---- local files: one run at a time, atomic writes ----
+
+def _file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_beside(final: Path) -> tuple[int, Path]:
+    """A new file with a unique name in ``final``'s directory (``.NAME.XXXX.part``)."""
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=TEMP_SUFFIX)
+    os.fchmod(fd, _file_mode())
+    return fd, Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` so that a reader (or a later run) sees the old or the new bytes, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _temp_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _remove_temp_files(directory: Path) -> None:
+    """Temp files of runs that died (only called with the lock held: no other run writes)."""
+    if directory.is_dir():
+        for p in directory.glob(f"*{TEMP_SUFFIX}"):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def publish_lock(out: Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold ``OUT/.publish.lock`` (flock, exclusive) for the block; wait up to ``wait`` s for it.
+
+    The lock file is never removed (removing it would let two runs lock two different
+    files); it holds the current holder's pid, host and start time, for the message.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = clock.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+            if clock.monotonic() >= deadline:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                waited = f" (still held after waiting {wait:g} s)" if wait > 0 else ""
+                raise PublishLocked(
+                    f"another 'logs publish' is running on {out} ({holder or 'holder unknown'}){waited}: "
+                    f"nothing done; run again when it has finished (lock {path})")
+            clock.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (f"pid {os.getpid()} on {socket.gethostname()}, since "
+                       f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n").encode(), 0)
+        yield path
+    finally:
+        os.close(fd)           # releases the lock
 
 
 # ---- configuration ----
@@ -147,8 +256,8 @@ def w3c_line(row: list[Any], edge: str) -> str:
                      _v(row[COL["edge"]] or edge)])
 
 
-def _gzip_writer(path: Path) -> tuple[IO[bytes], gzip.GzipFile]:
-    raw = path.open("wb")
+def _gzip_writer(fd: int) -> tuple[IO[bytes], gzip.GzipFile]:
+    raw = os.fdopen(fd, "wb")
     # no file name, mtime 0: the same lines always give the same bytes (and sha256)
     return raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
 
@@ -185,15 +294,15 @@ def split_day(inputs: Iterable[Path], fmt: LogFormat, day: date, sites: Iterable
     out.mkdir(parents=True, exist_ok=True)
     wanted = sorted(set(sites))
     result = SplitResult(day, dict.fromkeys(wanted, 0), {})
-    writers: dict[str, tuple[IO[bytes], gzip.GzipFile, Path]] = {}
+    writers: dict[str, tuple[IO[bytes], gzip.GzipFile, Path, Path]] = {}
     header = (f"#Software: cdnctl\n#Version: 1.0\n#Date: {lo:%Y-%m-%d %H:%M:%S}\n"
               f"#Remark: Europe/Paris day {day}\n#Fields: {W3C_FIELDS}\n")
     try:
         for site in wanted:
             final = out / file_name(site, day)
-            tmp = final.with_name(final.name + TEMP_SUFFIX)
-            raw, gz = _gzip_writer(tmp)
-            writers[site] = (raw, gz, final)
+            fd, tmp = _temp_beside(final)      # unique: a killed run's leftover is never reused
+            raw, gz = _gzip_writer(fd)
+            writers[site] = (raw, gz, tmp, final)
             gz.write((header + f"#Remark: site {site}\n").encode())
         for path in inputs:
             result.inputs.append(str(path))
@@ -225,18 +334,20 @@ def split_day(inputs: Iterable[Path], fmt: LogFormat, day: date, sites: Iterable
                     target[1].write((w3c_line(row, edge) + "\n").encode())
                     result.lines[site] += 1
     except BaseException:
-        for raw, gz, final in writers.values():
+        for raw, gz, tmp, _final in writers.values():
             gz.close()
             raw.close()
-            final.with_name(final.name + TEMP_SUFFIX).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise
-    for site, (raw, gz, final) in writers.items():
+    for site, (raw, gz, tmp, final) in writers.items():
         gz.close()
         raw.flush()
         os.fsync(raw.fileno())
         raw.close()
-        final.with_name(final.name + TEMP_SUFFIX).replace(final)
+        os.replace(tmp, final)
         result.files[site] = final
+    if writers:
+        _fsync_dir(out)
     return result
 
 
@@ -273,6 +384,7 @@ class State:
                 self.data = json.loads(path.read_text())
             except ValueError as exc:
                 raise PublishError(f"{path}: corrupt publish state ({exc}); restore it from backup") from None
+        self.outbox = Outbox(self.data.setdefault("outbox", {}), self.save)
 
     def _site(self, site: str) -> dict[str, Any]:
         return self.data["sites"].setdefault(site, {"last_sequence": 0, "days": {}})
@@ -289,7 +401,7 @@ class State:
             return rec, "same"
         seq = int(s["last_sequence"]) + 1
         replaces = [*rec.replaces, rec.sequence] if rec is not None else []
-        new = DayRecord(seq, sha, lines, size, replaces, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        new = DayRecord(seq, sha, lines, size, replaces, _now())
         s["last_sequence"] = seq
         self.put(site, day, new)
         return new, "changed" if rec is not None else "new"
@@ -299,13 +411,95 @@ class State:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + TEMP_SUFFIX)
-        with tmp.open("w") as f:
-            json.dump(self.data, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
+        write_atomic(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
+
+
+# ---- notices: the outbox (pure state machine over the state's "outbox" mapping) ----
+
+PENDING, SENDING, SENT, SUPERSEDED = "pending", "sending", "sent", "superseded"
+RESENT = "resent (same Message-ID, the previous attempt's outcome is unknown)"
+
+
+def notice_id(site: str, day: date, sequence: int, mail_from: str = "") -> str:
+    """The notice's Message-ID: the same for every attempt at the same publication."""
+    addr = parseaddr(mail_from)[1]
+    domain = addr.rpartition("@")[2].lower() if "@" in addr else ""
+    return f"<cdnctl-{site}-{day.isoformat()}-{sequence}@{domain or socket.getfqdn()}>"
+
+
+Transmit = Callable[[Callable[[], None], Callable[[], None]], None]   # (before_send, accepted)
+
+
+class Outbox:
+    """One entry per (site, day, sequence): ``pending`` → ``sending`` → ``sent``.
+
+    ``sending`` is saved before the message is handed to the server and ``sent`` as soon
+    as the server accepted it; in between (the DATA round trip, then the save) the
+    outcome is unknown, so an entry found ``sending`` is sent again with the same
+    Message-ID. A failure the server answered (it refused the message) puts a first
+    attempt back to ``pending``. A newer sequence of the same day supersedes the
+    unsent entries of the older ones (its notice says which number it replaces).
+    """
+
+    def __init__(self, entries: dict[str, dict[str, Any]], save: Callable[[], None]) -> None:
+        self.entries = entries
+        self.save = save
+
+    @staticmethod
+    def key(site: str, day: date, sequence: int) -> str:
+        return f"{site} {day.isoformat()} {sequence}"
+
+    def get(self, site: str, day: date, sequence: int) -> dict[str, Any] | None:
+        return self.entries.get(self.key(site, day, sequence))
+
+    def enqueue(self, site: str, day: date, sequence: int, recipients: list[str],
+                message_id: str) -> dict[str, Any]:
+        """The entry of this publication, recorded (``pending``, saved) if it is new."""
+        found = self.get(site, day, sequence)
+        if found is not None:
+            return found
+        for e in self.entries.values():
+            if e["site"] == site and e["day"] == day.isoformat() and e["state"] in (PENDING, SENDING):
+                e["state"] = SUPERSEDED
+        entry = {"site": site, "day": day.isoformat(), "sequence": sequence, "message_id": message_id,
+                 "recipients": list(recipients), "state": PENDING, "attempts": 0, "created": _now(),
+                 "sent": ""}
+        self.entries[self.key(site, day, sequence)] = entry
+        self.save()
+        return entry
+
+    def deliver(self, entry: dict[str, Any], transmit: Transmit) -> str:
+        """Send ``entry`` unless it is ``sent``: ``"sent"``, ``RESENT``, or ``""`` (nothing to do).
+
+        ``transmit(before_send, accepted)`` does the SMTP exchange and calls
+        ``before_send()`` just before handing the message over and ``accepted()`` right
+        after the server's 250. An exception with ``maybe_sent = False`` says the server
+        refused the message (``reports.mail.MailError``).
+        """
+        if entry["state"] in (SENT, SUPERSEDED):
+            return ""
+        unknown = entry["state"] == SENDING
+
+        def before_send() -> None:
+            entry.update(state=SENDING, attempts=int(entry.get("attempts", 0)) + 1)
+            self.save()
+
+        def accepted() -> None:
+            entry.update(state=SENT, sent=_now())
+            self.save()
+
+        try:
+            transmit(before_send, accepted)
+        except Exception as exc:
+            if entry["state"] == SENDING and not unknown and getattr(exc, "maybe_sent", True) is False:
+                entry["state"] = PENDING           # refused by the server: surely not delivered
+                self.save()
+            raise
+        return RESENT if unknown else "sent"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def manifest(site: str, day: date, rec: DayRecord) -> dict[str, Any]:
@@ -346,6 +540,8 @@ class SiteResult:
     uploaded: bool = False
     notified: list[str] = field(default_factory=list)
     error: str = ""
+    notice: str = ""          # "sent" | RESENT | "" (no notice sent by this run)
+    message_id: str = ""      # the notice's Message-ID (stable across attempts)
 
 
 @dataclass
@@ -368,45 +564,95 @@ class PublishReport:
 Hook = Callable[[str, str], None]     # (stage, remote path): test hook for crash simulation
 
 
-def upload(target: SiteTarget, files: list[tuple[Path, str]], staging: Path,
+class _Hashing:
+    """A reader that hashes what it hands out (the bytes actually sent)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f, self.h = f, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.f.read(n)
+        self.h.update(chunk)
+        return chunk
+
+
+def verified_data(data: Path, manifest_path: Path) -> tuple[IO[bytes], bytes, str]:
+    """The data file opened, its manifest's bytes and sha256, once the file's sha256 has been
+    checked against the manifest (raises PublishError, nothing is uploaded)."""
+    mani = manifest_path.read_bytes()
+    try:
+        want = str(json.loads(mani)["sha256"])
+    except (ValueError, KeyError, TypeError):
+        raise PublishError(f"{manifest_path}: not a manifest; not uploaded (re-run to rebuild it)") from None
+    f = data.open("rb")
+    h = hashlib.sha256()
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
+    if h.hexdigest() != want:
+        f.close()
+        raise PublishError(f"{data}: sha256 {h.hexdigest()} differs from its manifest's {want}; "
+                           "not uploaded (re-run to rebuild it)")
+    f.seek(0)
+    return f, mani, want
+
+
+def upload(target: SiteTarget, data: Path, manifest_path: Path, staging: Path,
            hook: Hook | None = None) -> bool:
-    """Upload ``(local, remote name)`` pairs in order — the data file, then its manifest
-    last — each as NAME.part then renamed. Nothing is written when the account already
-    has the same manifest (it carries the data's sha256 and is renamed only after the
-    data) and a data file of the right size. Returns whether anything was written.
+    """Upload the data file, then its manifest last, each as NAME.part then renamed.
+
+    Nothing is written when the account already has the same manifest (it carries the
+    data's sha256 and is renamed only after the data) and a data file of the right size.
+    Right before the upload, the local data file's sha256 is checked against the
+    manifest; the bytes sent are hashed too and must match before the rename makes them
+    visible. Returns whether anything was written.
     """
     from loggest.sources.sftp import SftpSource
 
+    data_name, mani_name = data.name, manifest_path.name
     with SftpSource.connect(target.sftp, identity=target.identity, known_hosts=target.known_hosts,
                             staging=staging, settle=0) as conn:
         sftp, directory = conn.sftp, conn.directory.rstrip("/") or "/"
-        (data, data_name), (mani, mani_name) = files[0], files[-1]
         try:
             with sftp.open(f"{directory}/{mani_name}", "rb") as rf:
-                same = rf.read() == mani.read_bytes()
+                same = rf.read() == manifest_path.read_bytes()
             same = same and sftp.stat(f"{directory}/{data_name}").st_size == data.stat().st_size
         except OSError:
             same = False
         if same:
             return False
-        for local, name in files:
-            remote = f"{directory}/{name}"
-            tmp = remote + TEMP_SUFFIX
-            sftp.put(str(local), tmp, confirm=True)
-            if hook:
-                hook("uploaded", tmp)
-            sftp.posix_rename(tmp, remote)          # atomic, replaces an older version
+        f, mani, sha = verified_data(data, manifest_path)
+        with f:
+            for name, reader in ((data_name, _Hashing(f)), (mani_name, None)):
+                remote = f"{directory}/{name}"
+                tmp = remote + TEMP_SUFFIX
+                if reader is not None:
+                    sftp.putfo(reader, tmp, file_size=os.fstat(f.fileno()).st_size, confirm=True)
+                    if reader.h.hexdigest() != sha:
+                        sftp.remove(tmp)
+                        raise PublishError(f"{data}: the bytes sent do not match its manifest's sha256; "
+                                           "not published (re-run)")
+                else:
+                    sftp.putfo(io.BytesIO(mani), tmp, file_size=len(mani), confirm=True)
+                if hook:
+                    hook("uploaded", tmp)
+                sftp.posix_rename(tmp, remote)          # atomic, replaces an older version
     return True
 
 
-def send_notice(mail_from: str, smtp: str, recipients: list[str], subject: str, body: str) -> None:
+def send_notice(mail_from: str, smtp: str, recipients: list[str], subject: str, body: str,
+                message_id: str | None = None, before_send: Callable[[], None] | None = None,
+                accepted: Callable[[], None] | None = None) -> None:
     from reports.mail import build_message, send
 
-    send(smtp, build_message(mail_from, recipients, subject, body, []))
+    send(smtp, build_message(mail_from, recipients, subject, body, [], message_id=message_id),
+         before_send=before_send, accepted=accepted)
 
 
 def publish(config: PublishConfig, day: date, logs: Path | None = None, fmt: str | None = None,
-            sites: Iterable[str] | None = None, hook: Hook | None = None) -> PublishReport:
+            sites: Iterable[str] | None = None, hook: Hook | None = None,
+            wait: float = 0.0) -> PublishReport:
+    """Publish ``day`` to the chosen sites, holding ``OUT/.publish.lock`` for the whole run
+    (``wait`` seconds at most for another run to finish, else ``PublishLocked``)."""
     try:
         log_format = resolve_format(fmt or config.format)
     except FormatError as exc:
@@ -418,35 +664,57 @@ def publish(config: PublishConfig, day: date, logs: Path | None = None, fmt: str
     unknown = [s for s in chosen if s not in config.sites]
     if unknown:
         raise PublishError(f"site(s) not in the publish config: {', '.join(unknown)}")
-    work = config.out / day.isoformat()
-    split = split_day(node_files(source), log_format, day, chosen, work)
-    state = State(config.out / "state.json")
-    results = []
-    for site in chosen:
-        target = config.sites[site]
-        local = split.files[site]
-        sha, size = sha256_of(local), local.stat().st_size
-        rec, change = state.decide(site, day, sha, split.lines[site], size)
-        res = SiteResult(site, {"new": "published", "changed": "republished", "same": "unchanged"}[change],
-                         rec.sequence, rec.lines, sha, file_name(site, day))
-        mpath = work / manifest_name(site, day)
-        mpath.write_bytes(manifest_bytes(manifest(site, day, rec)))
-        try:
-            res.uploaded = upload(target, [(local, file_name(site, day)), (mpath, manifest_name(site, day))],
-                                  config.out / ".sftp", hook)
-            if res.uploaded and change == "same":
-                res.status = "published"          # an earlier run did not finish its upload
+    inputs = node_files(source)
+    with publish_lock(config.out, wait):
+        work = config.out / day.isoformat()
+        _remove_temp_files(config.out)
+        _remove_temp_files(work)
+        split = split_day(inputs, log_format, day, chosen, work)
+        state = State(config.out / "state.json")          # read with the lock held
+        results = [_publish_site(config, state, day, split, site, hook) for site in chosen]
+    return PublishReport(day, split, results)
+
+
+def _publish_site(config: PublishConfig, state: State, day: date, split: SplitResult, site: str,
+                  hook: Hook | None) -> SiteResult:
+    target = config.sites[site]
+    local = split.files[site]
+    sha, size = sha256_of(local), local.stat().st_size
+    rec, change = state.decide(site, day, sha, split.lines[site], size)
+    res = SiteResult(site, {"new": "published", "changed": "republished", "same": "unchanged"}[change],
+                     rec.sequence, rec.lines, sha, file_name(site, day))
+    mpath = local.parent / manifest_name(site, day)
+    write_atomic(mpath, manifest_bytes(manifest(site, day, rec)))
+    try:
+        res.uploaded = upload(target, local, mpath, config.out / ".sftp", hook)
+        if res.uploaded and change == "same":
+            res.status = "published"          # an earlier run did not finish its upload
+        if not rec.uploaded:
             rec.uploaded = True
             state.put(site, day, rec)
-            if target.recipients and not rec.notified:
-                subject, body = notice(site, day, rec, target, change)
-                send_notice(config.mail_from, config.smtp, target.recipients, subject, body)
-                rec.notified = True
-                state.put(site, day, rec)
-                res.notified = list(target.recipients)
+        outbox = state.outbox
+        entry = outbox.get(site, day, rec.sequence)
+        # rec.notified without an entry: notified by a version without the outbox
+        if target.recipients and (entry is not None or not rec.notified):
+            if entry is None:
+                entry = outbox.enqueue(site, day, rec.sequence, target.recipients,
+                                       notice_id(site, day, rec.sequence, config.mail_from))
+            res.message_id = entry["message_id"]
+            # the same text at every attempt (a re-run sees "same" where the first run saw "changed")
+            subject, body = notice(site, day, rec, target, "changed" if rec.replaces else "new")
+
+            def transmit(before_send: Callable[[], None], accepted: Callable[[], None]) -> None:
+                send_notice(config.mail_from, config.smtp, entry["recipients"], subject, body,
+                            entry["message_id"], before_send, accepted)
+
+            res.notice = outbox.deliver(entry, transmit)
+            if res.notice:
+                res.notified = list(entry["recipients"])
                 if res.status == "unchanged":
                     res.status = "published"
-        except Exception as exc:   # SourceError, MailError, paramiko/OSError: reported per site
-            res.status, res.error = "failed", str(exc) or type(exc).__name__
-        results.append(res)
-    return PublishReport(day, split, results)
+            if not rec.notified:
+                rec.notified = True
+                state.put(site, day, rec)
+    except Exception as exc:   # SourceError, MailError, PublishError, paramiko/OSError: reported per site
+        res.status, res.error = "failed", str(exc) or type(exc).__name__
+    return res
