@@ -159,7 +159,7 @@ def cli(ctx: click.Context, policy_dir: Path) -> None:
     """CDN cache policies, edge configs, flush, log ingestion and quality reports.
 
     Exit codes: 0 success, 1 invalid input or failed job, 2 usage error,
-    3 partial failure.
+    3 partial failure, 4 busy (another run holds the lock).
     """
     ctx.obj = Settings(policy_dir=policy_dir)
 

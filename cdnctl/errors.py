@@ -2,7 +2,8 @@
 
 Exit codes are part of the interface (CI scripts branch on them):
 0 success · 1 invalid input (policy, data) or the job failed · 2 usage error
-(bad option, unknown site, missing directory) · 3 partial failure (some targets done).
+(bad option, unknown site, missing directory) · 3 partial failure (some targets done) ·
+4 busy: another run holds the lock (nothing was done; run again later).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ class Exit(IntEnum):
     INVALID = 1
     USAGE = 2
     PARTIAL = 3
+    BUSY = 4
 
 
 class CdnctlError(Exception):

@@ -633,6 +633,9 @@ def export_cmd(site: str, day_from: str, day_to: str, output: Path, store: str |
     help="Format of the node logs [default: 'format:' of the config, else nginx-cdn].",
 )
 @click.option("--site", "sites", multiple=True, help="Only this site (repeatable) [default: every site].")
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="When another publish holds the output directory's lock, wait up to SECONDS for it "
+                   "[default: 0, stop at once with exit 4].")
 @json_option
 def publish_cmd(
     day: str,
@@ -640,21 +643,25 @@ def publish_cmd(
     logs_path: Path | None,
     fmt: str | None,
     sites: tuple[str, ...],
+    wait: float,
     as_json: bool,
 ) -> None:
     """Publish a day's logs to each site: W3C file + manifest over SFTP, then an e-mail notice.
 
     Idempotent: an unchanged day keeps its sequence number and is neither uploaded nor
     notified again; a changed day gets the next number. Exit 0 when every site is
-    published or unchanged, 3 when a site failed (the others proceed), 1/2 on bad input.
+    published or unchanged, 3 when a site failed (the others proceed), 4 when another publish
+    holds the output directory's lock (nothing done), 1/2 on bad input.
     """
-    from loggest.publish import PublishError, load_config, publish
+    from loggest.publish import RESENT, PublishError, PublishLocked, load_config, publish
 
     when = _day(day, "--date")
     assert when is not None
     try:
         config = load_config(config_path)
-        report = publish(config, when, logs_path, fmt, sites or None)
+        report = publish(config, when, logs_path, fmt, sites or None, wait=wait)
+    except PublishLocked as exc:
+        raise CdnctlError(str(exc), Exit.BUSY) from None
     except PublishError as exc:
         raise CdnctlError(str(exc), Exit.USAGE) from None
     except FormatError as exc:
@@ -668,6 +675,8 @@ def publish_cmd(
                 err_console.print(f"[red]failed[/] {escape(r.site)}: {escape(r.error)}")
                 continue
             mailed = f", notice to {escape(', '.join(r.notified))}" if r.notified else ""
+            if r.notice == RESENT:
+                mailed += f" ({escape(r.notice)})"
             console.print(
                 f"[green]{r.status}[/] {escape(r.file)}: {r.lines:,} lines, sequence {r.sequence}"
                 f"{'' if r.uploaded else ' (already on the account)'}{mailed}"
