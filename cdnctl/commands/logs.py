@@ -56,6 +56,12 @@ def _format(spec: str, site: str | None) -> LogFormat:
     return fmt
 
 
+late_after_option = click.option(
+    "--late-after", type=click.IntRange(min=0), default=0, show_default=True, metavar="DAYS",
+    help="Alarm (exit 3) when a site's last file covers a day more than DAYS before yesterday "
+         "(0: no check; daily cron: 1).")
+
+
 @click.group()
 def logs() -> None:
     """Ingest CDN access logs into ClickHouse (exactly once), inspect them, publish them to sites."""
@@ -127,15 +133,7 @@ def logs() -> None:
     metavar="ZONE",
     help="Time zone of W3C date-local/time-local fields (IIS Advanced Logging).",
 )
-@click.option(
-    "--late-after",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    metavar="DAYS",
-    help="Alarm (exit 3) when a site's last file covers a day more than DAYS before yesterday "
-    "(0: no check; daily cron: 1).",
-)
+@late_after_option
 @store_option
 @json_option
 def ingest_cmd(
@@ -430,14 +428,7 @@ def stats_cmd(
 
 
 @logs.command("status")
-@click.option(
-    "--late-after",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    metavar="DAYS",
-    help="Alarm when a site's last file covers a day more than DAYS before yesterday (0: no check).",
-)
+@late_after_option
 @store_option
 @json_option
 def status_cmd(late_after: int, store: str | None, as_json: bool) -> None:
