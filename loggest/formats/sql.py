@@ -172,24 +172,6 @@ def _host(v: str) -> str:
     return f"if({v} IN ('-', ''), NULL, if(position({v}, ':') > 0, {port}, {low}))"
 
 
-def _request_target(t: str) -> tuple[str, str, str]:
-    """(host of an absolute URL or NULL, path, query) of a request target, as
-    convert.absolute_target + split_target. Positions, not copies: every function here
-    runs on every line (short-circuit evaluation is off), so the path is cut once."""
-    absolute = f"match({t}, '^[hH][tT][tT][pP][sS]?://')"
-    start = f"if({absolute}, position({t}, '://') + 3, 1)"
-    slash, qmark = f"position({t}, '/', {start})", f"position({t}, '?', {start})"
-    cut = (f"if({absolute}, multiIf({slash} > 0 AND ({qmark} = 0 OR {slash} < {qmark}), {slash}, "
-           f"{qmark} > 0, {qmark}, length({t}) + 1), 1)")
-    query_at = f"position({t}, '?', {cut})"
-    length = f"if({query_at} > 0, {query_at} - {cut}, length({t}) + 1 - {cut})"
-    return (
-        f"if({absolute}, substring({t}, {start}, {cut} - {start}), NULL)",
-        f"if({absolute} AND {length} = 0, '/', substring({t}, {cut}, {length}))",
-        f"if({query_at} > 0, substring({t}, {query_at} + 1), NULL)",
-    )
-
-
 def _target(t: str) -> tuple[str, str]:
     pos = f"position({t}, '?')"
     return (
@@ -251,22 +233,6 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
             [f"if({ok}, toDateTime({secs}, 'UTC'), NULL)", f"if({ok}, 0, NULL)"],
             f"NOT {ok}",
             f"concat({_quoted(v)}, ' is not a valid time')",
-        )
-    if kind == "request":
-        parts = f"splitByChar(' ', {v})"
-        n = f"length({parts})"
-        ok = f"{n} IN (2, 3)"
-        url_host, path, query = _request_target(f"{parts}[2]")
-        return (
-            [
-                f"if({ok}, {parts}[1], NULL)",
-                f"if({ok}, {path}, NULL)",
-                f"if({ok}, {query}, NULL)",
-                f"if({n} = 3, {parts}[3], NULL)",
-                f"if({ok}, {url_host}, NULL)",
-            ],
-            None,
-            None,
         )
     if kind == "query_q":
         return [f"if(startsWith({v}, '?'), substring({v}, 2), NULL)"], None, None
@@ -339,8 +305,9 @@ def record_select(
     site: str | None,
     pseudo: Pseudonymiser | None,
     local_tz: str = "Europe/Paris",
-) -> tuple[list[str], list[str], str]:
-    """(failure conditions, SQL per record column, reason expression: '' for a valid record).
+) -> tuple[list[str], list[str], str, list[list[str]]]:
+    """(failure conditions, SQL per record column, reason expression: '' for a valid record,
+    query levels of named intermediate columns to compute below them).
 
     ``raw[i]`` is the SQL text of field ``i``. The failure conditions are computed one
     query level below as ``_x0``, ``_x1``…, which the values and the reason then refer to
@@ -351,6 +318,7 @@ def record_select(
     cols: dict[str, str] = {}
     checks: list[tuple[str, str]] = []
     url_host: str | None = None
+    pre: list[list[str]] = []
 
     def check(values: list[str], fail: str, reason: str, name: str) -> list[str]:
         x = f"_x{len(checks)}"
@@ -368,7 +336,10 @@ def record_select(
         free = [c for c in names if c not in cols]
         if not free:
             continue
-        values, fail, reason = convert(f.kind, raw[i])
+        if f.kind == "request":
+            values, fail, reason = _request_levels(raw[i], pre)
+        else:
+            values, fail, reason = convert(f.kind, raw[i])
         if fail is not None and reason is not None:
             values = check(values, fail, reason, f.name)
         for c, val in zip(names, values, strict=False):
@@ -392,7 +363,10 @@ def record_select(
     sources = [cols["site"]] if "site" in cols else []
     if url_host is not None:
         sources.append(_host(url_host))
-    cols["site"] = f"coalesce({', '.join([*sources, site_sql])})" if sources else site_sql
+    # The site, one level below (its expression would be inlined into the reason as well).
+    site_expr = f"coalesce({', '.join([*sources, site_sql])})" if sources else site_sql
+    pre.append([f"{site_expr} AS _site"])
+    cols["site"] = "_site"
     if "cache_status" in cols and "cache_class" not in cols:
         cols["cache_class"] = "NULL"
     if pseudo is not None and "client" in cols:
@@ -402,11 +376,33 @@ def record_select(
     conds = [cond for cond, _r in checks]
     parts = [f"_x{i}, {r}" for i, (_c, r) in enumerate(checks)]
     parts.append(f"isNull({cols['site']}), {q(NO_SITE)}")
-    return conds, exprs, "multiIf(" + ", ".join(parts) + ", '')"
+    return conds, exprs, "multiIf(" + ", ".join(parts) + ", '')", pre
+
+
+def _request_levels(v: str, pre: list[list[str]]) -> tuple[list[str], None, None]:
+    """The request line's values, computed in query levels of their own (``pre``) so each
+    piece is a column computed once and named, not an expression inlined everywhere it is
+    used: the SQL stays small (ClickHouse plans every file's query; planning time grows
+    with the inlined size). Same semantics as convert.request + absolute_target."""
+    pre.append([f"splitByChar(' ', {v}) AS _rs"])
+    pre.append(["length(_rs) AS _rn", "_rs[1] AS _rm", "_rs[2] AS _rt", "_rs[3] AS _rv"])
+    pre.append(["match(_rt, '^[hH][tT][tT][pP][sS]?://') AS _ra"])
+    pre.append(["if(_ra, position(_rt, '://') + 3, 1) AS _rb"])
+    slash, qmark = "position(_rt, '/', _rb)", "position(_rt, '?', _rb)"
+    pre.append([f"if(_ra, multiIf({slash} > 0 AND ({qmark} = 0 OR {slash} < {qmark}), {slash}, {qmark} > 0, "
+                f"{qmark}, length(_rt) + 1), 1) AS _rc"])
+    pre.append(["position(_rt, '?', _rc) AS _rq"])
+    pre.append(["if(_rq > 0, _rq - _rc, length(_rt) + 1 - _rc) AS _rl"])
+    ok = "_rn IN (2, 3)"
+    return ([f"if({ok}, _rm, NULL)",
+             f"if({ok}, if(_ra AND _rl = 0, '/', substring(_rt, _rc, _rl)), NULL)",
+             f"if({ok}, if(_rq > 0, substring(_rt, _rq + 1), NULL), NULL)",
+             "if(_rn = 3, _rv, NULL)",
+             f"if({ok} AND _ra, substring(_rt, _rb, _rc - _rb), NULL)"], None, None)
 
 
 def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str,
-            max_line: int = MAX_LINE_BYTES) -> str:
+            max_line: int = MAX_LINE_BYTES, pre: Sequence[Sequence[str]] = ()) -> str:
     """Two outer levels over ``base``: failure conditions, then record columns + reason + kind
     (``blank``/``directive`` lines are not data; the others are a record or quarantined)."""
     xs = "".join(f", {c} AS _x{i}" for i, c in enumerate(conds))
@@ -416,7 +412,13 @@ def _levels(base: str, conds: list[str], exprs: list[str], reason: str, bad: str
                multiIf(_long, {_long_reason(max_line)}, {bad}, {reason}) AS _reason,
                multiIf(_long, 'quarantine', _blank, 'blank', _directive, 'directive', _reason != '',
                        'quarantine', 'record') AS _kind
-        FROM (SELECT *{xs} FROM ({base}))"""
+        FROM (SELECT *{xs} FROM ({_pre_levels(base, pre)}))"""
+
+
+def _pre_levels(base: str, pre: Sequence[Sequence[str]]) -> str:
+    for level in pre:
+        base = f"SELECT *, {', '.join(level)} FROM ({base})"
+    return base
 
 
 def _numbered(source: str, where: str = "", max_line: int = MAX_LINE_BYTES) -> str:
@@ -466,10 +468,10 @@ def token_query(
             + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
             + f" FROM ({fast})"
         )
-    checks, exprs, reason = record_select(
+    checks, exprs, reason, pre = record_select(
         fields, [f"_f{k}" for k in range(len(fields))], site, pseudo, local_tz
     )
-    return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'", max_line)
+    return _levels(base, checks, exprs, reason, "NOT _matched, 'does not match the format'", max_line, pre)
 
 
 _UNQUOTE = (
@@ -511,6 +513,6 @@ def w3c_query(
         + ", ".join(f"_w[{k + 1}] AS _f{k}" for k in range(n))
         + f" FROM (SELECT _line_no, _bytes, _long, _l, _blank, {split} AS _w FROM ({lines}))"
     )
-    checks, exprs, reason = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo, local_tz)
+    checks, exprs, reason, pre = record_select(fields, [f"_f{k}" for k in range(n)], site, pseudo, local_tz)
     bad = f"_n != {n}, concat(toString(_n), ' values for {n} #Fields')"
-    return _levels(base, checks, exprs, reason, bad, max_line)
+    return _levels(base, checks, exprs, reason, bad, max_line, pre)
