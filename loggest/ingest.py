@@ -3,9 +3,11 @@
 For each file: checksum it; skip it when the same content is already ingested;
 otherwise mark it ``loading`` in the manifest, remove any rows it may already have
 (crash, ``--replay``), load its lines while its integrity is checked (gzip stream, CRC
-and length, last newline), recompute the daily aggregates of the days it touches, and
-mark it ``done`` — or, when corrupt or truncated, remove its rows again and mark it
-``refused`` with the reason: a file is refused whole. Rows carry the file's id, so
+and length, last newline), then remove the rows of the versions it replaces (same
+location, other content), recompute the daily aggregates of the days it touches, and
+mark it ``done`` — or, when corrupt, truncated or without a single record, remove its
+rows again and mark it ``refused`` with the reason (the versions it would have replaced
+keep theirs): a file is refused whole. Rows carry the file's id, so
 re-running after a crash at any point converges to the same data: nothing lost,
 nothing counted twice.
 """
@@ -33,7 +35,7 @@ from loggest.formats.reference import clean_line, decode_line, is_blank
 from loggest.formats.sql import MAX_LINE_BYTES, too_long_reason
 from loggest.pseudo import Pseudonymiser
 from loggest.scan import CHUNK, check, checksum, is_gzip, tail_error
-from loggest.sources import SourceFile
+from loggest.sources import MANIFEST_SUFFIX, SourceFile
 from loggest.store.clickhouse import ClickHouseStore, FileEntry, file_id_of
 from loggest.store.schema import RAW_MAX
 
@@ -63,6 +65,7 @@ class FileResult:
     blank: int = 0
     too_old: int = 0
     time_unit: str = ""
+    sites: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -363,8 +366,7 @@ def ingest_file(
     if previous is not None and previous.status == "done" and not opts.replay:
         result.status = "skipped"
         result.reason = f"already ingested (same sha256 as {previous.name})"
-        for attr in ("lines", "records", "quarantined", "directives", "blank", "too_old", "time_unit"):
-            setattr(result, attr, getattr(previous, attr))
+        _copy(previous, result, _FIGURES)
         return result
     # A file refused for its content stays refused, unless asked again (--replay) or, when no
     # line could be read with its format, under another --format.
@@ -396,9 +398,11 @@ def ingest_file(
             f"then, now {size:,} bytes (sha256 {sha[:12]}…); --replay replaces its rows with the new content"
         )
         return result
-    # Rows this file (or the versions it replaces) may already have: remove them first.
-    stale = ([fid] if previous is not None else []) + [e.file_id for e in older]
-    touched = store.file_site_days(stale)
+    # Rows this content may already have (crash, --replay): removed first. The versions it
+    # replaces keep theirs until it is loaded and accepted: a bad redelivery (corrupt, wrong
+    # format) destroys nothing, and a crash in between is repaired by the re-run (resuming).
+    stale = [fid] if previous is not None else []
+    touched = store.file_site_days(stale + [e.file_id for e in older])
     for e in older:
         touched |= {(s, d) for s in e.sites for d in e.days}
     if (previous is not None and previous.status in ("done", "replaced")) or older:
@@ -441,6 +445,7 @@ def ingest_file(
         _copy(entry, result)
         result.status, result.reason = "refused", entry.reason
         return result
+    store.delete_files([e.file_id for e in older])
     store.refresh_daily(site_days | touched)
     if entry.too_old:
         cut = add_months(opts.now, -opts.retention_months)
@@ -461,18 +466,13 @@ def ingest_file(
 NO_RECORDS = "no_records"
 
 
-def _copy(entry: FileEntry, result: FileResult) -> None:
-    for attr in (
-        "lines",
-        "records",
-        "quarantined",
-        "directives",
-        "blank",
-        "too_old",
-        "time_unit",
-        "engine",
-        "seconds",
-    ):
+# What a file's result repeats of its manifest entry (a skipped file: its earlier figures).
+_FIGURES = ("lines", "records", "quarantined", "directives", "blank", "too_old", "time_unit", "sites")
+
+
+def _copy(entry: FileEntry, result: FileResult,
+          attrs: tuple[str, ...] = (*_FIGURES, "engine", "seconds")) -> None:
+    for attr in attrs:
         setattr(result, attr, getattr(entry, attr))
 
 
@@ -588,7 +588,6 @@ def _ranges(days: list[date]) -> Iterator[tuple[date, date]]:
 
 # ---- publication manifests (loggest.publish): sequence numbers per site ----
 
-MANIFEST_SUFFIX = ".manifest.json"
 
 
 def record_manifest(store: ClickHouseStore, src: SourceFile) -> tuple[str | None, str]:
@@ -705,9 +704,7 @@ def ingest(
         if on_file:
             on_file(result)
         if result.status in ("ingested", "replayed", "skipped"):
-            entry = store.file_by_sha(result.sha256)
-            if entry is not None:
-                sites.update(entry.sites)
+            sites.update(result.sites)
     report.alarms += missing_days(store, sites, opts.late_after)
     report.alarms += sequence_gaps(store, manifest_sites | sites)
     return report

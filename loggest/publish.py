@@ -61,10 +61,9 @@ from loggest.formats.convert import LineError
 from loggest.formats.model import COL
 from loggest.formats.reference import clean_line
 from loggest.ingest import open_lines
-from loggest.sources import is_candidate
+from loggest.sources import MANIFEST_SUFFIX, is_candidate
 from loggest.synth import PARIS
 
-MANIFEST_SUFFIX = ".manifest.json"
 TEMP_SUFFIX = ".part"           # never taken by the ingest side (loggest.sources)
 LOCK_NAME = ".publish.lock"
 

@@ -447,27 +447,19 @@ def token_query(
     fields = [t for t in tokens if isinstance(t, Field)]
     regex = token_regex(tokens)
     plan = split_plan(tokens)
-    lines = _numbered(source, max_line=max_line)
-    if plan is None:
-        base = (
-            f"SELECT _line_no, _bytes, _long, _l, _blank, 0 AS _directive, "
-            f"extractGroups(_l, {q(regex)}) AS _g, "
-            "length(_g) > 0 AS _matched, "
-            + ", ".join(f"_g[{k + 1}] AS _f{k}" for k in range(len(fields)))
-            + f" FROM ({lines})"
-        )
-    else:
-        conds, values = plan
-        split = f"SELECT _line_no, _bytes, _long, _l, _blank, splitByChar('\"', _l) AS _q FROM ({lines})"
+    source_sql = _numbered(source, max_line=max_line)
+    text, matched = "_l", "length(_g) > 0"
+    value = [f"_g[{k + 1}]" for k in range(len(fields))]
+    if plan is not None:             # the split path, the regex only for the lines it refuses
+        conds, split_values = plan
+        split = f"SELECT _line_no, _bytes, _long, _l, _blank, splitByChar('\"', _l) AS _q FROM ({source_sql})"
         test = " AND ".join(["position(_l, '\\\\') = 0", *conds])
-        fast = f"SELECT _line_no, _bytes, _long, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
-        base = (
-            f"SELECT _line_no, _bytes, _long, _l, _blank, 0 AS _directive, "
-            f"extractGroups(if(_fast, '', _l), {q(regex)}) AS _g, "
-            "(_fast OR length(_g) > 0) AS _matched, "
-            + ", ".join(f"if(_fast, {values[k]}, _g[{k + 1}]) AS _f{k}" for k in range(len(fields)))
-            + f" FROM ({fast})"
-        )
+        source_sql = f"SELECT _line_no, _bytes, _long, _l, _blank, _q, ({test}) AS _fast FROM ({split})"
+        text, matched = "if(_fast, '', _l)", "(_fast OR length(_g) > 0)"
+        value = [f"if(_fast, {split_values[k]}, {v})" for k, v in enumerate(value)]
+    base = (f"SELECT _line_no, _bytes, _long, _l, _blank, 0 AS _directive, "
+            f"extractGroups({text}, {q(regex)}) AS _g, {matched} AS _matched, "
+            + ", ".join(f"{v} AS _f{k}" for k, v in enumerate(value)) + f" FROM ({source_sql})")
     checks, exprs, reason, pre = record_select(
         fields, [f"_f{k}" for k in range(len(fields))], site, pseudo, local_tz
     )

@@ -30,7 +30,7 @@ from typing import Any
 # Names never taken as log files: completion markers, partial downloads, hidden files.
 MARKER_SUFFIXES = (".done", ".ok", ".complete")
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".swp")
-MANIFEST_SUFFIX = ".manifest.json"      # loggest.publish.manifest_name
+MANIFEST_SUFFIX = ".manifest.json"      # publication manifests (loggest.publish writes, ingest reads)
 COMPLETE_BY = ("auto", "marker", "manifest", "rename", "settle")
 MAX_LINKS = 40                          # Linux MAXSYMLINKS
 

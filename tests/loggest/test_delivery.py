@@ -139,12 +139,14 @@ def test_an_interrupted_replay_converges_and_every_view_agrees(store_url: str, l
     path = write_log(logs_dir / f"{SITE}_2027-04-25.log", list(nginx_cdn_lines(400, SITE, DAY, seed=1)))
     assert run("--store", store_url, "--engine", engine, str(path))[0] == 0
     write_log(path, list(nginx_cdn_lines(600, SITE, DAY, seed=2)))
-    # the replay dies right after the old rows were removed
+    # the replay dies right after the old version's rows were removed (the new one loaded,
+    # the manifest not yet updated)
     real = ClickHouseStore.delete_files
 
     def dying(self: ClickHouseStore, ids: list[int]) -> None:
         real(self, ids)
-        raise Crash
+        if ids:
+            raise Crash
 
     monkeypatch.setattr(ClickHouseStore, "delete_files", dying)
     st = open_store(store_url)
@@ -239,3 +241,18 @@ def test_a_busy_store_says_who_holds_it_and_nothing_else(store_url: str) -> None
     assert out.returncode == 1
     assert out.stderr.strip() == (f"error: database {store_url[len('chdb://'):]} is in use by PID {os.getpid()} "
                                   "(one process at a time for an embedded store); wait for it or stop it")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_bad_redelivery_destroys_nothing(store_url: str, logs_dir: Path, engine: str) -> None:
+    path = logs_dir / f"{SITE}_2027-04-25.log.gz"
+    write_log(path, list(nginx_cdn_lines(300, SITE, DAY, seed=1)))
+    assert run("--store", store_url, "--engine", engine, str(path))[0] == 0
+    _truncated_gzip(path)                                  # the same location, now a cut gzip
+    code, data, _ = run("--store", store_url, "--engine", engine, "--replay", str(path))
+    assert code == 3 and data["files"][0]["status"] == "refused"
+    assert views(store_url) == (300, 300, 300)             # the old version's rows are all there
+    write_log(path, ["not a log line"] * 5)                # and now the wrong format
+    code, data, _ = run("--store", store_url, "--engine", engine, "--replay", str(path))
+    assert code == 3 and "no record" in data["files"][0]["reason"]
+    assert views(store_url) == (300, 300, 300)
