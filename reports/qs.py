@@ -20,8 +20,20 @@ Choices made where SPEC §6 leaves room (also in README):
   merged, never added. Partial impact counts as available. Overall = the sum over sites
   of available time / the sum of measured time (site-time).
 - Probe outages: a run of consecutive failed probes of a site is unavailable from its
-  first failure to the next successful probe, but at most ``probe_interval`` (60 s, the
-  cron period) after its last failure, so a stopped prober never invents downtime.
+  first failure to the next probe, but at most ``probe_interval`` (90 s: the 1-minute
+  cron period and its jitter) after its last failure, so a stopped prober never invents
+  downtime.
+- Coverage (SPEC §6: without enough data an indicator is "not measured", never a pass).
+  QS-02 only counts time someone observed: a probe result stands for the time until the
+  next probe, at most ``probe_interval``; an incident record is an observation of its
+  window. Availability = (observed − unavailable) / observed; the share of the period
+  observed is the coverage, and below ``min_coverage`` (95 %) the indicator is not
+  measured. The worst case (unobserved time counted as unavailable) is given beside.
+  QS-01 counts the days a delivered log file covers (``loggest`` coverage: the day in its
+  name, else its records' span) against the days of the month elapsed at ``as_of``, from
+  the site's first covered day on; below ``min_coverage`` of those days it is not
+  measured.
+- QS-04..QS-07 with no record to judge are "n/a" (sans objet), never a pass.
 - QS-04 restore time = ``resolved_at − started_at`` (24/7 calendar time, from when the
   service broke, not from detection), on time iff < 4 h. Incidents without service
   impact (``impact: none``) have nothing to restore and are listed as not applicable.
@@ -35,7 +47,7 @@ Choices made where SPEC §6 leaves room (also in README):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -53,7 +65,16 @@ from reports.calendar import (
     qs07_due_before,
     shift_month,
 )
-from reports.registers import Change, DetectedBy, Impact, Incident, Probe
+from reports.registers import (
+    PROBE_INTERVAL,
+    Change,
+    DetectedBy,
+    Impact,
+    Incident,
+    Probe,
+    ProbeSpan,
+    probe_spans,
+)
 
 FAST_S = 2.0
 QS01_TARGET = 90.0
@@ -61,7 +82,7 @@ QS02_TARGET = 99.99
 QS03_MAX = 4
 RESTORE_LIMIT = timedelta(hours=4)
 NOTIFY_LIMIT = timedelta(hours=4)
-PROBE_INTERVAL = timedelta(seconds=60)
+MIN_COVERAGE = 0.95
 _US = timedelta(microseconds=1)
 
 Interval = tuple[datetime, datetime]
@@ -79,6 +100,9 @@ class Indicator:
     details: list[dict[str, object]] = field(default_factory=list)
     note: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    # What ``passed is None`` means: "not_measured" (not enough data), "pending" (a
+    # deadline still running), "n/a" (nothing to judge).
+    undecided: str = "not_measured"
 
     @property
     def target_text(self) -> str:
@@ -88,13 +112,33 @@ class Indicator:
 
     @property
     def status(self) -> str:
-        return {True: "pass", False: "fail", None: "n/a" if self.value is None else "pending"}[self.passed]
+        """pass | fail | pending | not_measured | n/a."""
+        return {True: "pass", False: "fail"}.get(self.passed, self.undecided)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
         return {"id": self.id, "title": self.title, "value": self.value, "unit": self.unit,
                 "target": self.target, "comparator": self.comparator, "target_text": self.target_text,
-                "passed": self.passed, "status": self.status, "note": self.note, **self.extra,
-                "details": self.details}
+                "passed": self.passed, "status": self.status, "note": self.note,
+                "method": METHODS[self.id], **self.extra, "details": self.details}
+
+
+METHODS = {
+    "QS-01": "Requests with a time taken at the edge under 2 s, over the requests with a time taken, "
+             "on the days of the month covered by delivered log files.",
+    "QS-02": "Observed time (probes, incident records) less merged unavailable time (full-impact "
+             "incidents, runs of failed probes), over the observed time; approved maintenance and "
+             "outages not attributable to the provider excluded.",
+    "QS-03": "Incidents the provider is responsible for, started in the month, planned maintenance "
+             "excluded.",
+    "QS-04": "Share of counted incidents with service impact restored less than 4 h after they "
+             "started (24/7 calendar time).",
+    "QS-05": "Share of provider-detected incidents notified within 4 h of detection.",
+    "QS-06": "Share of changes requested in the month effective before the end of the next jour "
+             "ouvrable (Monday to Saturday, French public holidays excluded).",
+    "QS-07": "Share of changes effective in the month whose dossier was updated within 2 jours "
+             "ouvrés (Monday to Friday, French public holidays excluded).",
+}
+
 
 
 # --- interval arithmetic (half-open [start, end), aware datetimes) ---------------------------
@@ -148,6 +192,45 @@ def _secs(us: int) -> float:
     return us / 1_000_000
 
 
+# --- coverage ---------------------------------------------------------------------------
+
+
+def _share(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+def _elapsed_days(year: int, month: int, as_of: datetime | None) -> list[date]:
+    """Days of the month wholly elapsed at ``as_of`` (a day still running is not yet due)."""
+    return [d for d in days(month_first_day(year, month), month_last_day(year, month))
+            if as_of is None or day_bounds(d)[1] <= as_of]
+
+
+def log_coverage(site_days: Mapping[str, Collection[date]], sites: Sequence[str], year: int, month: int,
+                 as_of: datetime | None, min_coverage: float = MIN_COVERAGE) -> dict[str, object]:
+    """Days with a log file against the days expected, per site and summed over ``sites``.
+
+    A site's days are expected from its first covered day on (before it, the site was not
+    yet delivering logs: stated, not counted as missing); a site with no file at all has
+    every elapsed day missing.
+    """
+    elapsed = _elapsed_days(year, month, as_of)
+    per_site: dict[str, dict[str, object]] = {}
+    for s in sites:
+        have = set(site_days.get(s, ()))
+        first = min(have) if have else None
+        expected = [d for d in elapsed if first is None or d >= first]
+        missing = [d.isoformat() for d in expected if d not in have]
+        per_site[s] = {"expected_days": len(expected), "days_with_logs": len(expected) - len(missing),
+                       "missing_days": missing, "first_day": first.isoformat() if first else None,
+                       "before_first_day": len(elapsed) - len(expected)}
+    expected_n = sum(int(v["expected_days"]) for v in per_site.values())  # type: ignore[call-overload]
+    with_logs = sum(int(v["days_with_logs"]) for v in per_site.values())  # type: ignore[call-overload]
+    share = _share(with_logs, expected_n)
+    return {"expected_days": expected_n, "days_with_logs": with_logs, "share": share,
+            "min_share": min_coverage, "complete": expected_n > 0 and with_logs == expected_n,
+            "enough": share is not None and share >= min_coverage, "sites": per_site}
+
+
 # --- QS-01 ------------------------------------------------------------------------------
 
 
@@ -174,7 +257,12 @@ def request_times(rows: Iterable[tuple[str, datetime, float | None]]) -> list[Re
     return [RequestTimes(s, d, *v) for (s, d), v in sorted(acc.items())]
 
 
-def qs01(times: Iterable[RequestTimes], year: int, month: int, site: str | None = None) -> Indicator:
+def qs01(times: Iterable[RequestTimes], year: int, month: int, site: str | None = None,
+         as_of: datetime | None = None, log_days: Mapping[str, Collection[date]] | None = None,
+         sites: Sequence[str] | None = None, min_coverage: float = MIN_COVERAGE) -> Indicator:
+    """``log_days``: per site, the days delivered log files cover (``None``: the days that
+    have requests stand in for them, and the coverage says so)."""
+    times = list(times)
     per_day: dict[date, list[int]] = {}
     for t in times:
         if (site is None or t.site == site) and (t.day.year, t.day.month) == (year, month):
@@ -188,14 +276,31 @@ def qs01(times: Iterable[RequestTimes], year: int, month: int, site: str | None 
     details = [{"id": d.isoformat(), "requests": r, "timed": tm, "under_2s": f, "share": _pct(f, tm),
                 "passed": None if tm == 0 else f * 100 >= QS01_TARGET * tm}
                for d, (r, tm, f) in sorted(per_day.items())]
-    note = ""
+    source = "files"
+    if log_days is None:
+        source = "records"
+        found: dict[str, set[date]] = {}
+        for t in times:
+            if t.requests:
+                found.setdefault(t.site, set()).add(t.day)
+        log_days = found
+    scope = [site] if site is not None else sorted(set(sites or ()) | set(log_days) | {t.site for t in times})
+    coverage = {**log_coverage(log_days, scope, year, month, as_of, min_coverage), "source": source}
+    notes = []
     if timed < requests:
-        note = f"{requests - timed} request(s) without a time taken are not counted"
+        notes.append(f"{requests - timed} request(s) without a time taken are not counted")
+    passed: bool | None = None if timed == 0 else fast * 100 >= QS01_TARGET * timed
     if timed == 0:
-        note = "no request with a time taken in this month"
+        notes.insert(0, "not measured: no request with a time taken in this month")
+    elif not coverage["enough"]:
+        passed = None
+        notes.insert(0, f"not measured: logs cover {coverage['days_with_logs']} of "
+                        f"{coverage['expected_days']} day(s) expected (at least {min_coverage:.0%} needed)")
+    elif not coverage["complete"]:
+        notes.insert(0, f"logs cover {coverage['days_with_logs']} of {coverage['expected_days']} day(s)")
     return Indicator("QS-01", "Requests answered in < 2 s at the edge", _pct(fast, timed), "%", ">=",
-                     QS01_TARGET, None if timed == 0 else fast * 100 >= QS01_TARGET * timed, details, note,
-                     {"requests": requests, "timed": timed, "under_2s": fast})
+                     QS01_TARGET, passed, details, "; ".join(notes),
+                     {"requests": requests, "timed": timed, "under_2s": fast, "coverage": coverage})
 
 
 # --- QS-02 ------------------------------------------------------------------------------
@@ -259,9 +364,11 @@ def incident_sources(incidents: Iterable[Incident], site: str) -> list[Source]:
 
 @dataclass(frozen=True)
 class Availability:
-    measured_us: int
+    measured_us: int          # observed time
     unavailable_us: int
     outages: list[Interval]
+    period_us: int = 0        # the period less excluded windows: what could have been observed
+    unobserved: list[Interval] = field(default_factory=list)
 
     @property
     def available_us(self) -> int:
@@ -272,49 +379,83 @@ class Availability:
         return _pct(self.available_us, self.measured_us)
 
     @property
-    def passed(self) -> bool | None:
+    def worst_rate(self) -> float | None:
+        """Availability if every unobserved moment had been an outage."""
+        return _pct(self.available_us, self.period_us)
+
+    @property
+    def coverage(self) -> float | None:
+        return _share(self.measured_us, self.period_us)
+
+    def verdict(self, min_coverage: float = MIN_COVERAGE) -> bool | None:
         # > 99.99 % in integers: available / measured > 9999 / 10000, no float rounding.
-        if self.measured_us == 0:
+        if self.measured_us == 0 or self.measured_us < min_coverage * self.period_us:
             return None
         return self.available_us * 10000 > 9999 * self.measured_us
 
+    @property
+    def passed(self) -> bool | None:
+        return self.verdict()
+
     def __add__(self, other: Availability) -> Availability:
         return Availability(self.measured_us + other.measured_us, self.unavailable_us + other.unavailable_us,
-                            self.outages + other.outages)
+                            self.outages + other.outages, self.period_us + other.period_us,
+                            self.unobserved + other.unobserved)
+
+
+_NONE = Availability(0, 0, [])
 
 
 def _windows(sources: Iterable[Source], effect: str, as_of: datetime) -> list[Interval]:
     return [(s.start, s.end or as_of) for s in sources if s.effect == effect]
 
 
-def availability(sources: Sequence[Source], start: datetime, end: datetime, as_of: datetime) -> Availability:
-    """Availability of one site over [start, min(end, as_of))."""
+def availability(sources: Sequence[Source], start: datetime, end: datetime, as_of: datetime,
+                 observed: Iterable[Interval] = ()) -> Availability:
+    """Availability of one site over [start, min(end, as_of)), observed by ``observed`` windows
+    (probe spans) and by the incident records themselves."""
     end = min(end, as_of)
     if end <= start:
-        return Availability(0, 0, [])
+        return _NONE
     excluded = clip(merge(_windows(sources, "excluded", as_of)), start, end)
     down = subtract(clip(merge(_windows(sources, "unavailable", as_of)), start, end), excluded)
-    measured = (end - start) // _US - total_us(excluded)
-    return Availability(measured, total_us(down), down)
+    seen = [*observed, *_windows(sources, "available", as_of), *down]
+    obs = subtract(clip(merge(seen), start, end), excluded)
+    period = subtract([(start, end)], excluded)
+    return Availability(total_us(obs), total_us(down), down, total_us(period), subtract(period, obs))
 
 
 def qs02(sites: Sequence[str], incidents: Sequence[Incident], probes: Sequence[Probe], year: int, month: int,
-         as_of: datetime, probe_interval: timedelta = PROBE_INTERVAL) -> Indicator:
-    """Availability of one site (``sites=[site]``) or overall (every site), monthly with daily and yearly."""
+         as_of: datetime, probe_interval: timedelta = PROBE_INTERVAL,
+         spans: Sequence[ProbeSpan] | None = None, min_coverage: float = MIN_COVERAGE) -> Indicator:
+    """Availability of one site (``sites=[site]``) or overall (every site), monthly with daily and yearly.
+
+    ``probes`` needs only the failures and the first success after each run (what
+    ``probe_failures`` returns); ``spans`` are the observed spans from every probe (``None``:
+    computed from ``probes``, which must then be complete).
+    """
     start, end = month_bounds(year, month)
     year_start = month_bounds(year, 1)[0]
+    if spans is None:
+        spans = probe_spans(probes, probe_interval)
     by_site = {s: incident_sources(incidents, s)
                + probe_outages([p for p in probes if p.site == s], probe_interval) for s in sites}
-    monthly = sum((availability(by_site[s], start, end, as_of) for s in sites), Availability(0, 0, []))
-    yearly = sum((availability(by_site[s], year_start, end, as_of) for s in sites), Availability(0, 0, []))
+    seen = {s: [(p.start, p.end) for p in spans if p.site == s] for s in sites}
+
+    def total(lo: datetime, hi: datetime) -> Availability:
+        return sum((availability(by_site[s], lo, hi, as_of, seen[s]) for s in sites), _NONE)
+
+    monthly = total(start, end)
+    yearly = total(year_start, end)
     daily = []
     for d in days(month_first_day(year, month), month_last_day(year, month)):
         lo, hi = day_bounds(d)
         if lo >= as_of:
             break
-        a = sum((availability(by_site[s], lo, hi, as_of) for s in sites), Availability(0, 0, []))
+        a = total(lo, hi)
         daily.append({"day": d.isoformat(), "availability": a.rate, "unavailable_s": _secs(a.unavailable_us),
-                      "measured_s": _secs(a.measured_us), "passed": a.passed})
+                      "measured_s": _secs(a.measured_us), "period_s": _secs(a.period_us),
+                      "coverage": a.coverage, "passed": a.verdict(min_coverage)})
     details: list[dict[str, object]] = []
     for s in sites:
         excluded = merge(_windows(by_site[s], "excluded", as_of))
@@ -331,15 +472,41 @@ def qs02(sites: Sequence[str], incidents: Sequence[Incident], probes: Sequence[P
                 "passed": not (src.effect == "unavailable" and counted > 0)})
     outages = [{"start": _iso(a), "end": _iso(b), "seconds": _secs((b - a) // _US)}
                for a, b in monthly.outages]
+    month_spans = [p for p in spans if p.site in by_site and p.end > start and p.start < end]
+    gaps = sorted(monthly.unobserved, key=lambda i: (i[0] - i[1], i[0]))[:20]
+    coverage: dict[str, object] = {
+        "probes": sum(p.probes for p in month_spans), "observed_s": _secs(monthly.measured_us),
+        "period_s": _secs(monthly.period_us), "share": monthly.coverage, "min_share": min_coverage,
+        "enough": monthly.coverage is not None and monthly.coverage >= min_coverage,
+        "unobserved_s": _secs(monthly.period_us - monthly.measured_us),
+        "longest_unobserved": [{"start": _iso(a), "end": _iso(b), "seconds": _secs((b - a) // _US)}
+                               for a, b in sorted(gaps)],
+        "sites": {s: {"probes": sum(p.probes for p in month_spans if p.site == s),
+                      "share": a.coverage}
+                  for s in sites for a in [availability(by_site[s], start, end, as_of, seen[s])]}}
+    passed = monthly.verdict(min_coverage)
+    notes = []
+    if not sites:
+        notes.append("no site to measure")
+    elif monthly.period_us == 0:
+        notes.append("not measured: the month has not started")
+    elif monthly.measured_us == 0:
+        notes.append("not measured: no probe result and no incident record in the month")
+    elif not coverage["enough"]:
+        notes.append(f"not measured: probes and incident records cover {monthly.coverage:.1%} of the month "
+                     f"(at least {min_coverage:.0%} needed)")
+    elif monthly.measured_us < monthly.period_us:
+        notes.append(f"observed {monthly.coverage:.2%} of the month")
     extra: dict[str, object] = {
         "measured_s": _secs(monthly.measured_us), "unavailable_s": _secs(monthly.unavailable_us),
         "allowed_unavailable_s": _secs(monthly.measured_us // 10000), "outages": outages,
-        "daily": daily, "year_to_date": {"availability": yearly.rate, "passed": yearly.passed,
+        "worst_case": monthly.worst_rate, "coverage": coverage,
+        "daily": daily, "year_to_date": {"availability": yearly.rate, "passed": yearly.verdict(min_coverage),
                                          "unavailable_s": _secs(yearly.unavailable_us),
-                                         "measured_s": _secs(yearly.measured_us)}}
-    note = "" if sites else "no site to measure"
-    return Indicator("QS-02", "Availability", monthly.rate, "%", ">", QS02_TARGET, monthly.passed, details,
-                     note, extra)
+                                         "measured_s": _secs(yearly.measured_us),
+                                         "coverage": yearly.coverage}}
+    return Indicator("QS-02", "Availability", monthly.rate, "%", ">", QS02_TARGET, passed, details,
+                     "; ".join(notes), extra)
 
 
 # --- QS-03 .. QS-05 ---------------------------------------------------------------------
@@ -367,10 +534,12 @@ def _share_indicator(id_: str, title: str, details: list[dict[str, object]], non
     pending = sum(1 for d in details if d.get("applicable", True) and d["passed"] is None)
     late = decided.count(False)
     value = _pct(decided.count(True), len(decided))
-    passed: bool | None = False if late else (None if pending else True)
+    # Nothing to judge is "n/a", never a pass: a month without any record reads as such.
+    passed: bool | None = False if late else (True if decided and not pending else None)
+    undecided = "pending" if pending else "n/a"
     note = none_note if not decided and not pending else (f"{pending} pending" if pending else "")
     return Indicator(id_, title, value, "%", ">=", 100, passed, details, note,
-                     {"on_time": decided.count(True), "late": late, "pending": pending})
+                     {"on_time": decided.count(True), "late": late, "pending": pending}, undecided)
 
 
 def qs03(incidents: Iterable[Incident], year: int, month: int, site: str | None = None) -> Indicator:
@@ -477,6 +646,10 @@ def qs07(changes: Iterable[Change], year: int, month: int, as_of: datetime, site
 # --- the monthly report -----------------------------------------------------------------
 
 
+def _brief(i: Indicator) -> dict[str, object]:
+    return {"id": i.id, "value": i.value, "passed": i.passed, "status": i.status, "note": i.note}
+
+
 @dataclass
 class QsReport:
     month: str
@@ -486,30 +659,56 @@ class QsReport:
     indicators: list[Indicator]
     per_site: dict[str, list[Indicator]]
     history: list[dict[str, object]]
+    min_coverage: float = MIN_COVERAGE
 
     @property
     def passed(self) -> bool | None:
-        results = [i.passed for i in self.indicators]
-        return False if False in results else (None if None in results else True)
+        """False when one indicator fails; None when one is not measured or pending; "n/a" ones
+        (nothing to judge) neither pass nor fail the month."""
+        status = [i.status for i in self.indicators]
+        if "fail" in status:
+            return False
+        return None if "not_measured" in status or "pending" in status else True
+
+    @property
+    def not_measured(self) -> list[str]:
+        """Indicators (and sites) without enough data: what the exit code reports."""
+        out = [i.id for i in self.indicators if i.status == "not_measured"]
+        out += [f"{i.id} {s}" for s, inds in self.per_site.items() for i in inds
+                if i.status == "not_measured"]
+        return out
 
     def to_json(self) -> dict[str, object]:
         return {"month": self.month, "site": self.site, "sites": self.sites, "as_of": paris_iso(self.as_of),
-                "timezone": "Europe/Paris", "passed": self.passed,
+                "timezone": "Europe/Paris", "passed": self.passed, "min_coverage": self.min_coverage,
+                "not_measured": self.not_measured,
                 "indicators": [i.to_json() for i in self.indicators],
-                "per_site": {s: [{"id": i.id, "value": i.value, "passed": i.passed} for i in inds]
+                "per_site": {s: [{**_brief(i), **({"coverage": i.extra["coverage"]} if "coverage" in i.extra
+                                                  else {}),
+                                  **({k: i.extra[k] for k in ("on_time", "late", "pending") if k in i.extra})}
+                                 for i in inds]
                              for s, inds in self.per_site.items()},
                 "history": self.history}
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What the indicators were measured from, beyond the registers: probe spans and log days."""
+
+    spans: Sequence[ProbeSpan] | None = None               # None: computed from the probes given
+    log_days: Mapping[str, Collection[date]] | None = None  # None: days with requests stand in
 
 
 def indicators(year: int, month: int, sites: Sequence[str], incidents: Sequence[Incident],
                changes: Sequence[Change], probes: Sequence[Probe], times: Sequence[RequestTimes],
                as_of: datetime, site: str | None = None, subdiv: str | None = None,
-               probe_interval: timedelta = PROBE_INTERVAL) -> list[Indicator]:
+               probe_interval: timedelta = PROBE_INTERVAL, seen: Observations = Observations(),
+               min_coverage: float = MIN_COVERAGE) -> list[Indicator]:
     """The seven indicators of one month, for ``site`` or overall (``site=None`` over ``sites``)."""
     measured = [site] if site is not None else list(sites)
     return [
-        qs01(times, year, month, site),
-        qs02(measured, incidents, probes, year, month, as_of, probe_interval),
+        qs01(times, year, month, site, as_of, seen.log_days, measured, min_coverage),
+        qs02(measured, incidents, probes, year, month, as_of, probe_interval, seen.spans, min_coverage),
         qs03(incidents, year, month, site),
         qs04(incidents, year, month, as_of, site),
         qs05(incidents, year, month, as_of, site),
@@ -531,13 +730,16 @@ def history_window(year: int, month: int) -> tuple[datetime, datetime]:
 def qs_report(year: int, month: int, sites: Sequence[str], incidents: Sequence[Incident],
               changes: Sequence[Change], probes: Sequence[Probe], times: Sequence[RequestTimes] = (),
               as_of: datetime | None = None, site: str | None = None, subdiv: str | None = None,
-              probe_interval: timedelta = PROBE_INTERVAL, with_history: bool = True) -> QsReport:
+              probe_interval: timedelta = PROBE_INTERVAL, with_history: bool = True,
+              seen: Observations = Observations(), min_coverage: float = MIN_COVERAGE) -> QsReport:
     as_of = as_of or datetime.now(UTC)
     sites = sorted(set(sites) | ({site} if site else set()))
+    if seen.spans is None:  # computed once, not per month and site
+        seen = Observations(probe_spans(probes, probe_interval), seen.log_days)
 
     def month_of(y: int, m: int, for_site: str | None) -> list[Indicator]:
         return indicators(y, m, sites, incidents, changes, probes, times, as_of, for_site, subdiv,
-                          probe_interval)
+                          probe_interval, seen, min_coverage)
 
     main = month_of(year, month, site)
     per_site = {} if site is not None else {s: month_of(year, month, s) for s in sites}
@@ -548,6 +750,5 @@ def qs_report(year: int, month: int, sites: Sequence[str], incidents: Sequence[I
             if month_bounds(y, m)[0] >= as_of:
                 continue
             inds = main if back == 0 else month_of(y, m, site)
-            history.append({"month": month_label(y, m),
-                            "indicators": [{"id": i.id, "value": i.value, "passed": i.passed} for i in inds]})
-    return QsReport(month_label(year, month), site, sites, as_of, main, per_site, history)
+            history.append({"month": month_label(y, m), "indicators": [_brief(i) for i in inds]})
+    return QsReport(month_label(year, month), site, sites, as_of, main, per_site, history, min_coverage)

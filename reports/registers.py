@@ -25,7 +25,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -401,6 +401,44 @@ def load_csv(register: Register, path: Path) -> list[Record]:
     return [r for _line, r in parsed.records]
 
 
+# --- probe coverage --------------------------------------------------------------------
+
+# How long one probe result stands for at most: the 1-minute cron period and its jitter.
+# A run of failures is an outage until the next probe or this long after the last failure;
+# a probe observes the site until the next probe or this long, so a stopped prober neither
+# invents downtime nor vouches for time nobody watched.
+PROBE_INTERVAL = timedelta(seconds=90)
+
+
+@dataclass(frozen=True)
+class ProbeSpan:
+    """Consecutive probes of a site no more than ``probe_interval`` apart: observed time."""
+
+    site: str
+    start: datetime
+    end: datetime        # last probe + probe_interval
+    probes: int
+
+
+def probe_spans(probes: Iterable[Probe], interval: timedelta = PROBE_INTERVAL) -> list[ProbeSpan]:
+    """The observed spans of each site (the SQL side computes the same in the store)."""
+    out: list[ProbeSpan] = []
+    first: Probe | None = None
+    last: Probe | None = None
+    n = 0
+    for p in sorted(probes, key=lambda p: (p.site, p.at)):
+        if first is not None and last is not None and (p.site != first.site or p.at - last.at > interval):
+            out.append(ProbeSpan(first.site, first.at, last.at + interval, n))
+            first, n = None, 0
+        if first is None:
+            first = p
+        last = p
+        n += 1
+    if first is not None and last is not None:
+        out.append(ProbeSpan(first.site, first.at, last.at + interval, n))
+    return out
+
+
 # --- storage -----------------------------------------------------------------------------
 
 
@@ -422,6 +460,9 @@ class RegisterStore(Protocol):
 
     def probe_failures(self, site: str | None = None, start: datetime | None = None,
                        end: datetime | None = None) -> list[Probe]: ...
+
+    def probe_spans(self, site: str | None = None, start: datetime | None = None,
+                    end: datetime | None = None, interval: timedelta = ...) -> list[ProbeSpan]: ...
 
     def sites(self) -> list[str]: ...
 
@@ -496,6 +537,10 @@ class MemoryStore:
     def probe_failures(self, site: str | None = None, start: datetime | None = None,
                        end: datetime | None = None) -> list[Probe]:
         return failures_and_recoveries(self.probes(site, start, end))
+
+    def probe_spans(self, site: str | None = None, start: datetime | None = None,
+                    end: datetime | None = None, interval: timedelta | None = None) -> list[ProbeSpan]:
+        return probe_spans(self.probes(site, start, end), interval or PROBE_INTERVAL)
 
     def sites(self) -> list[str]:
         return sorted({r.site for table in self._data.values() for r in table.values()} - {ALL_SITES})

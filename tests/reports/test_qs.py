@@ -3,6 +3,10 @@
 April 2025 in Paris is 30 days of CEST (+02:00): 30 × 86,400 = 2,592,000 s.
 QS-02 passes iff available × 10,000 > 9,999 × measured (> 99.99 %), so April allows
 less than 2,592,000 / 10,000 = 259.2 s of unavailability.
+
+The arithmetic cases run on sites watched by probes without a gap from 2024 to 2026
+(``WATCHED``) and on complete log days (``ALL_DAYS``); the coverage tests at the end take
+those away.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from reports.qs import (
+    Observations,
+    ProbeSpan,
     RequestTimes,
     clip,
     merge,
+    log_coverage,
     probe_outages,
+    probe_spans,
     qs01,
-    qs02,
+    qs02 as qs02_observed,
     qs03,
     qs04,
     qs05,
@@ -31,6 +39,15 @@ from reports.registers import Change, DetectedBy, Impact, Incident, Probe
 
 APRIL = 2_592_000
 LATER = datetime.fromisoformat("2025-06-15T00:00:00+02:00")
+WATCHED = [ProbeSpan(s, datetime.fromisoformat("2024-01-01T00:00:00+01:00"),
+                     datetime.fromisoformat("2026-01-01T00:00:00+01:00"), 1_051_200) for s in ("a.fr", "b.fr")]
+ALL_DAYS = {s: {date(2025, 1, 1) + timedelta(days=n) for n in range(365)} for s in ("a.fr", "b.fr")}
+
+
+def qs02(*args: object, **kwargs: object) -> object:
+    """QS-02 on sites watched all the time (the arithmetic cases)."""
+    kwargs.setdefault("spans", WATCHED)
+    return qs02_observed(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def ts(value: str) -> datetime:
@@ -67,13 +84,13 @@ def test_interval_helpers() -> None:
 
 def test_probe_outages() -> None:
     # x x . → [10:00, 10:02) = 120 s; x . → [10:30, 10:31) = 60 s; failure at 11:00 then the
-    # next probe (ok) only at 13:00 → 60 s (the cap); b.fr's last probe failed, none after → 60 s.
+    # next probe (ok) only at 13:00 → 90 s (the cap); b.fr's last probe failed, none after → 90 s.
     runs = probe_outages(probes("a.fr", "2025-04-01T10:00:00", "xx.")
                          + probes("a.fr", "2025-04-01T10:30:00", "x.")
                          + [Probe("a.fr", ts("2025-04-01T11:00:00"), False), Probe("a.fr", ts("2025-04-01T13:00:00"), True)]
                          + probes("b.fr", "2025-04-01T10:00:00", ".x"))
     assert [(r.site, r.start.strftime("%H:%M"), (r.end - r.start).total_seconds()) for r in runs] == [
-        ("a.fr", "10:00", 120), ("a.fr", "10:30", 60), ("a.fr", "11:00", 60), ("b.fr", "10:01", 60)]
+        ("a.fr", "10:00", 120), ("a.fr", "10:30", 60), ("a.fr", "11:00", 90), ("b.fr", "10:01", 90)]
     assert runs[0].id == "probes:a.fr@2025-04-01T10:00:00+02:00"
 
 
@@ -94,16 +111,16 @@ def test_qs01() -> None:
              RequestTimes("a.fr", date(2025, 4, 2), 1010, 1000, 899),   # 89.9 %, 10 untimed
              RequestTimes("b.fr", date(2025, 4, 2), 100, 100, 100),
              RequestTimes("a.fr", date(2025, 3, 31), 5, 5, 0)]          # March: ignored
-    a = qs01(times, 2025, 4, "a.fr")
+    a = qs01(times, 2025, 4, "a.fr", log_days=ALL_DAYS)
     # (900 + 899) / 2000 = 1799 / 2000 = 89.95 % < 90 → fail
     assert (a.value, a.passed, a.extra["requests"], a.extra["timed"]) == (89.95, False, 2010, 2000)
     assert [(d["id"], d["passed"]) for d in a.details] == [("2025-04-01", True), ("2025-04-02", False)]
     assert a.note == "10 request(s) without a time taken are not counted"
     # overall: (900 + 899 + 100) / 2100 = 1899 / 2100 = 90.428… % → pass
-    overall = qs01(times, 2025, 4)
+    overall = qs01(times, 2025, 4, log_days=ALL_DAYS)
     assert overall.value == pytest.approx(1899 * 100 / 2100) and overall.passed is True
-    empty = qs01([], 2025, 4)
-    assert (empty.value, empty.passed, empty.status) == (None, None, "n/a")
+    empty = qs01([], 2025, 4, log_days=ALL_DAYS)
+    assert (empty.value, empty.passed, empty.status) == (None, None, "not_measured")
 
 
 # --- QS-02 --------------------------------------------------------------------------------
@@ -254,8 +271,11 @@ def test_qs04_restore_time() -> None:
     assert later.details[-1]["passed"] is False and later.value == pytest.approx(100 / 3)
     # only pending → undecided
     only_open = qs04([incidents[3]], 2025, 4, ts("2025-05-01T01:00:00"))
-    assert (only_open.value, only_open.passed, only_open.status) == (None, None, "n/a")
-    assert qs04([], 2025, 4, LATER).passed is True
+    assert (only_open.value, only_open.passed, only_open.status) == (None, None, "pending")
+    # Nothing to restore is "n/a", never a pass (was "conforme" with no record at all)
+    none = qs04([], 2025, 4, LATER)
+    assert (none.value, none.passed, none.status, none.note) == (None, None, "n/a", "no incident to restore")
+    assert qs04([incidents[2], incidents[4]], 2025, 4, LATER).status == "n/a"  # not applicable ones only
 
 
 def test_qs04_across_dst_uses_real_hours() -> None:
@@ -316,7 +336,7 @@ def test_qs06_and_qs07() -> None:
     assert (b.value, b.passed, [d["id"] for d in b.details]) == (100, True, ["B1"])
     assert len(qs06(changes, 2025, 4, as_of).details) == 4   # overall: every site
     pending = qs06([changes[2]], 2025, 4, as_of)
-    assert (pending.passed, pending.status, pending.note) == (None, "n/a", "1 pending")
+    assert (pending.passed, pending.status, pending.note) == (None, "pending", "1 pending")
     assert qs07([], 2025, 4, as_of).note == "no change took effect"
 
 
@@ -326,7 +346,8 @@ def test_qs06_and_qs07() -> None:
 def test_qs_report_shape_and_history() -> None:
     incidents = [inc("I", "2025-04-03T10:00:00", "2025-04-03T11:00:00"),
                  inc("Y", "2024-04-03T10:00:00", "2024-04-03T10:01:00")]
-    report = qs_report(2025, 4, ["a.fr", "b.fr"], incidents, [], [], as_of=LATER)
+    report = qs_report(2025, 4, ["a.fr", "b.fr"], incidents, [], [], as_of=LATER,
+                       seen=Observations(WATCHED, ALL_DAYS))
     data = report.to_json()
     assert [i["id"] for i in data["indicators"]] == [f"QS-0{n}" for n in range(1, 8)]
     assert set(data["per_site"]) == {"a.fr", "b.fr"}
@@ -336,8 +357,127 @@ def test_qs_report_shape_and_history() -> None:
     # 3,600 s down on a.fr only: QS-02 fails overall and on a.fr, passes on b.fr
     assert data["indicators"][1]["passed"] is False
     assert [s["passed"] for s in data["per_site"]["b.fr"]][1] is True
-    site = qs_report(2025, 4, [], incidents, [], [], as_of=LATER, site="a.fr", with_history=False)
+    site = qs_report(2025, 4, [], incidents, [], [], as_of=LATER, site="a.fr", with_history=False,
+                     seen=Observations(WATCHED, ALL_DAYS))
     assert site.sites == ["a.fr"] and site.per_site == {} and site.history == []
     for ind in site.to_json()["indicators"]:
         for d in ind["details"]:
             assert "id" in d and "passed" in d
+
+
+# --- coverage: missing data is never a pass --------------------------------------------------
+
+
+def minutes(site: str, start: str, n: int, fail_at: range = range(0)) -> list[Probe]:
+    t0 = ts(start)
+    return [Probe(site, t0 + timedelta(minutes=i), i not in fail_at) for i in range(n)]
+
+
+def test_probe_spans_split_on_gaps_longer_than_the_interval() -> None:
+    t0 = ts("2025-04-01T10:00:00")
+    at = [t0 + timedelta(seconds=s) for s in (0, 60, 150, 241)]  # gaps 60, 90 (kept), 91 (split)
+    spans = probe_spans([Probe("a.fr", a, True) for a in at] + [Probe("b.fr", t0, False)])
+    assert [(s.site, (s.start - t0).total_seconds(), (s.end - t0).total_seconds(), s.probes) for s in spans] == [
+        ("a.fr", 0, 240, 3), ("a.fr", 241, 331, 1), ("b.fr", 0, 90, 1)]
+
+
+def test_qs02_without_any_probe_is_not_measured() -> None:
+    ind = qs02_observed(["a.fr"], [], [], 2025, 4, LATER)
+    assert (ind.value, ind.passed, ind.status) == (None, None, "not_measured")
+    assert ind.note == "not measured: no probe result and no incident record in the month"
+    assert ind.extra["coverage"]["share"] == 0 and ind.extra["coverage"]["probes"] == 0
+    assert all(d["passed"] is None and d["coverage"] == 0 for d in ind.extra["daily"])
+
+
+def test_qs02_two_days_of_probes_in_thirty_is_not_measured() -> None:
+    # Probes every minute on 1–2 April only (2 × 1,440), plus a 1 h full incident on 10 April.
+    # Observed = the span [1 Apr 00:00, 2 Apr 23:59 + 90 s) = 172,830 s, + 3,600 s (the
+    # incident is an observation of its own window) = 176,430 s.
+    probe_list = minutes("a.fr", "2025-04-01T00:00:00", 2880)
+    ind = qs02_observed(["a.fr"], [inc("I", "2025-04-10T10:00:00", "2025-04-10T11:00:00")], probe_list,
+                        2025, 4, LATER)
+    cov = ind.extra["coverage"]
+    assert (cov["observed_s"], cov["probes"], cov["period_s"]) == (176_430, 2880, APRIL)
+    assert (ind.passed, ind.status) == (None, "not_measured")
+    assert ind.value == pytest.approx((176_430 - 3600) * 100 / 176_430)
+    assert ind.extra["worst_case"] == pytest.approx((176_430 - 3600) * 100 / APRIL)
+    assert ind.note == ("not measured: probes and incident records cover 6.8% of the month "
+                        "(at least 95% needed)")
+    # the longest unobserved window: 10 April 11:00 → 1 May 00:00
+    longest = max(ind.extra["coverage"]["longest_unobserved"], key=lambda g: g["seconds"])
+    assert (longest["start"], longest["end"]) == ("2025-04-10T11:00:00+02:00", "2025-05-01T00:00:00+02:00")
+
+
+def test_qs02_one_unobserved_day_is_judged_and_said() -> None:
+    # Probes every minute except on 15 April: observed 29 days + 90 s (the 14 April 23:59 probe
+    # stands until 00:00:30 on 15 April... it stands 90 s, so 30 s into the 15th).
+    probe_list = (minutes("a.fr", "2025-04-01T00:00:00", 14 * 1440)
+                  + minutes("a.fr", "2025-04-16T00:00:00", 15 * 1440))
+    ind = qs02_observed(["a.fr"], [], probe_list, 2025, 4, LATER)
+    observed = 29 * 86_400 + 30   # the last probe of 30 April 23:59 is cut at the month's end
+    assert ind.extra["coverage"]["observed_s"] == observed
+    assert (ind.value, ind.passed, ind.status) == (100, True, "pass")
+    assert ind.note == f"observed {observed / APRIL:.2%} of the month"
+    day15 = next(d for d in ind.extra["daily"] if d["day"] == "2025-04-15")
+    assert (day15["measured_s"], day15["passed"]) == (30, None)
+
+
+def test_qs02_probe_failures_need_the_spans_of_every_probe() -> None:
+    # What the store hands over: the failures and first recoveries, and the spans of all probes.
+    probe_list = minutes("a.fr", "2025-04-01T00:00:00", 30 * 1440, fail_at=range(600, 605))
+    failures = [p for i, p in enumerate(probe_list) if 600 <= i <= 605]
+    full = qs02_observed(["a.fr"], [], probe_list, 2025, 4, LATER)
+    split = qs02_observed(["a.fr"], [], failures, 2025, 4, LATER, spans=probe_spans(probe_list))
+    assert full.extra["unavailable_s"] == split.extra["unavailable_s"] == 300
+    assert full.to_json() == split.to_json()
+
+
+def test_history_months_without_probes_are_not_measured() -> None:
+    # Probes only in April 2025: the 12 months before are not measured, not "100 % conforme".
+    spans = [ProbeSpan("a.fr", ts("2025-04-01T00:00:00"), ts("2025-05-01T00:00:00"), 43_200)]
+    report = qs_report(2025, 4, ["a.fr"], [], [], [], as_of=LATER, site="a.fr",
+                       seen=Observations(spans, ALL_DAYS))
+    q2 = [h["indicators"][1] for h in report.history]
+    assert [(q["status"], q["value"]) for q in q2] == [("not_measured", None)] * 12 + [("pass", 100)]
+
+
+def test_log_coverage_counts_expected_days_from_the_first_file() -> None:
+    april = {date(2025, 4, d) for d in range(1, 31)}
+    got = log_coverage({"a.fr": {date(2025, 4, d) for d in range(1, 8)},          # 7 of 30 days
+                        "b.fr": {d for d in april if d.day >= 15 and d.day != 20}},  # from the 15th, 20th missing
+                       ["a.fr", "b.fr", "c.fr"], 2025, 4, LATER)
+    a, b, c = (got["sites"][s] for s in ("a.fr", "b.fr", "c.fr"))  # type: ignore[index]
+    assert (a["expected_days"], a["days_with_logs"], len(a["missing_days"])) == (30, 7, 23)
+    assert (b["expected_days"], b["days_with_logs"], b["missing_days"], b["before_first_day"]) == (
+        16, 15, ["2025-04-20"], 14)
+    assert (c["expected_days"], c["days_with_logs"], c["first_day"]) == (30, 0, None)  # never a file
+    assert (got["expected_days"], got["days_with_logs"], got["enough"]) == (76, 22, False)
+    # in the middle of the month only the days already over are due
+    mid = log_coverage({"a.fr": april}, ["a.fr"], 2025, 4, ts("2025-04-10T08:00:00"))
+    assert (mid["expected_days"], mid["complete"]) == (9, True)
+
+
+def test_qs01_on_seven_days_of_thirty_is_not_measured() -> None:
+    times = [RequestTimes("a.fr", date(2025, 4, d), 100, 100, 100) for d in range(1, 8)]
+    week = {"a.fr": {date(2025, 4, d) for d in range(1, 8)}}
+    ind = qs01(times, 2025, 4, "a.fr", LATER, week)
+    assert (ind.value, ind.passed, ind.status) == (100, None, "not_measured")
+    assert ind.note == "not measured: logs cover 7 of 30 day(s) expected (at least 95% needed)"
+    # 29 of 30 days: judged, and the gap said
+    most = {"a.fr": {date(2025, 4, d) for d in range(1, 31) if d != 12}}
+    ind = qs01(times, 2025, 4, "a.fr", LATER, most)
+    assert (ind.passed, ind.note) == (True, "logs cover 29 of 30 day(s)")
+    assert ind.extra["coverage"]["sites"]["a.fr"]["missing_days"] == ["2025-04-12"]  # type: ignore[index]
+    # without file coverage, the days with requests stand in, and the coverage says so
+    assert qs01(times, 2025, 4, "a.fr", LATER).extra["coverage"]["source"] == "records"  # type: ignore[index]
+
+
+def test_month_verdict_ignores_na_and_is_undecided_when_not_measured() -> None:
+    full = qs_report(2025, 4, ["a.fr"], [], [], [], as_of=LATER, site="a.fr", with_history=False,
+                     times=[RequestTimes("a.fr", date(2025, 4, 1), 10, 10, 10)],
+                     seen=Observations(WATCHED, ALL_DAYS))
+    assert [i.status for i in full.indicators] == ["pass", "pass", "pass", "n/a", "n/a", "n/a", "n/a"]
+    assert (full.passed, full.not_measured) == (True, [])
+    blind = qs_report(2025, 4, ["a.fr", "b.fr"], [], [], [], as_of=LATER)
+    assert blind.passed is None
+    assert blind.not_measured == ["QS-01", "QS-02", "QS-01 a.fr", "QS-02 a.fr", "QS-01 b.fr", "QS-02 b.fr"]
