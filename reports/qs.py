@@ -65,6 +65,7 @@ from reports.calendar import (
     qs07_due_before,
     shift_month,
 )
+from reports.coverage import day_coverage
 from reports.registers import (
     PROBE_INTERVAL,
     Change,
@@ -207,24 +208,13 @@ def _elapsed_days(year: int, month: int, as_of: datetime | None) -> list[date]:
 
 def log_coverage(site_days: Mapping[str, Collection[date]], sites: Sequence[str], year: int, month: int,
                  as_of: datetime | None, min_coverage: float = MIN_COVERAGE) -> dict[str, object]:
-    """Days with a log file against the days expected, per site and summed over ``sites``.
-
-    A site's days are expected from its first covered day on (before it, the site was not
-    yet delivering logs: stated, not counted as missing); a site with no file at all has
-    every elapsed day missing.
-    """
+    """Days with a log file against the days expected (``reports.coverage.day_coverage``),
+    per site and summed over ``sites``; a site with no file at all has every elapsed day
+    missing."""
     elapsed = _elapsed_days(year, month, as_of)
-    per_site: dict[str, dict[str, object]] = {}
-    for s in sites:
-        have = set(site_days.get(s, ()))
-        first = min(have) if have else None
-        expected = [d for d in elapsed if first is None or d >= first]
-        missing = [d.isoformat() for d in expected if d not in have]
-        per_site[s] = {"expected_days": len(expected), "days_with_logs": len(expected) - len(missing),
-                       "missing_days": missing, "first_day": first.isoformat() if first else None,
-                       "before_first_day": len(elapsed) - len(expected)}
-    expected_n = sum(int(v["expected_days"]) for v in per_site.values())  # type: ignore[call-overload]
-    with_logs = sum(int(v["days_with_logs"]) for v in per_site.values())  # type: ignore[call-overload]
+    per_site = {s: day_coverage(site_days.get(s, ()), elapsed) for s in sites}
+    expected_n = sum(int(v["expected_days"]) for v in per_site.values())
+    with_logs = sum(int(v["days_with_logs"]) for v in per_site.values())
     share = _share(with_logs, expected_n)
     return {"expected_days": expected_n, "days_with_logs": with_logs, "share": share,
             "min_share": min_coverage, "complete": expected_n > 0 and with_logs == expected_n,

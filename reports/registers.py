@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import gzip
 import io
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -384,8 +385,17 @@ def _build(register: Register, row: list[str], index: dict[str, int], file: str,
 
 
 def read_csv(register: Register, path: Path) -> Parsed:
+    """A CSV file, gzip-compressed or not (recognised by its bytes: a month of minute probes
+    is 43,200 rows per site)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        parsed = Parsed(register, str(path))
+        parsed.errors.append(RowError(str(path), 1, None, f"cannot read the file: {exc}"))
+        return parsed
     except UnicodeDecodeError as exc:
         parsed = Parsed(register, str(path))
         parsed.errors.append(RowError(str(path), 1, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))

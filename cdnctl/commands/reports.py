@@ -21,12 +21,13 @@ from cdnctl.errors import CdnctlError, Exit
 from cdnctl.options import parse_at
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
+from reports import coverage as coverage_mod
 from reports import documents, metrics
 from reports import mail as mail_mod
 from reports import probe as probe_mod
-from reports.calendar import PARIS, month_bounds, paris_iso, parse_month
+from reports.calendar import PARIS, days, month_bounds, paris_iso, parse_month
 from reports.config import ConfigError, ReportConfig, load_config
-from reports.qs import QsReport, RequestTimes, history_window, qs_report
+from reports.qs import MIN_COVERAGE, Observations, QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
     CHANGES,
     INCIDENTS,
@@ -41,6 +42,7 @@ from reports.registers import (
     import_csv,
     read_csv,
 )
+from reports.sites import SiteScope, UnknownSite, canonical, resolve
 from reports.store import ClickHouseRegisterStore
 
 
@@ -330,23 +332,54 @@ def report() -> None:
     """Reports: traffic statistics and the monthly quality indicators (QS-01..QS-07)."""
 
 
-def _policy_sites(settings: Settings | None) -> list[str]:
-    # The policy directory, when there is one, names sites that had no incident at all:
-    # they still count in the overall availability.
+def _policy_aliases(settings: Settings | None) -> dict[str, tuple[str, ...]]:
+    # The policy directory, when there is one, names sites that had no incident at all
+    # (they still count in the overall availability) and their aliases.
     if settings is None or not Path(settings.policy_dir).is_dir():
-        return []
+        return {}
     try:
         result = settings.load()
     except CdnctlError:
-        return []
-    return sorted(result.policy.sites) if result.ok else []
+        return {}
+    return {s: p.aliases for s, p in sorted(result.policy.sites.items())} if result.ok else {}
 
 
-def _times_from_logs(logs: Any, start: datetime, end: datetime, site: str | None) -> list[RequestTimes]:
+def _policy_sites(settings: Settings | None) -> list[str]:
+    return list(_policy_aliases(settings))
+
+
+def _hosts_with_data(logs: Any, regs: RegisterStore | None = None) -> set[str]:
+    rows = logs.client.query("SELECT DISTINCT site FROM daily FINAL").result_rows
+    return {r[0] for r in rows} | (set(regs.sites()) if regs is not None else set())
+
+
+def _scopes(settings: Settings | None, requested: Sequence[str], seen: set[str]) -> list[SiteScope]:
+    try:
+        scopes = resolve(requested, _policy_aliases(settings), seen)
+    except UnknownSite as exc:
+        raise CdnctlError(str(exc), Exit.USAGE) from None
+    for sc in scopes:
+        if sc.asked.strip().lower().rstrip(".") != sc.site:
+            err_console.print(f"note: {escape(sc.asked)} is an alias of {escape(sc.site)}: "
+                              f"reporting the site ({escape(', '.join(sc.hosts))})")
+    return scopes
+
+
+def _times_from_logs(logs: Any, start: datetime, end: datetime, site: str | None,
+                     fold: dict[str, str] | None = None) -> list[RequestTimes]:
     first = start.astimezone(PARIS).date()
     last = end.astimezone(PARIS).date()
-    return [RequestTimes(r["site"], r["day"], int(r["requests"]), int(r["timed"]), int(r["under_2s"]))
-            for r in logs.daily(site, first, last)]
+    fold = fold or {}
+    acc: dict[tuple[str, date], list[int]] = {}
+    for r in logs.daily(None, first, last):
+        s = fold.get(r["site"], r["site"])
+        if site is not None and s != site:
+            continue
+        a = acc.setdefault((s, r["day"]), [0, 0, 0])
+        a[0] += int(r["requests"])
+        a[1] += int(r["timed"])
+        a[2] += int(r["under_2s"])
+    return [RequestTimes(s, d, *v) for (s, d), v in sorted(acc.items())]
 
 
 def _load_files(incidents_csv: Path | None, changes_csv: Path | None, probes_csv: Path | None) -> MemoryStore:
@@ -366,9 +399,34 @@ def _load_files(incidents_csv: Path | None, changes_csv: Path | None, probes_csv
     return MemoryStore(inc, chg, prb)
 
 
+_MIN_COVERAGE = click.option(
+    "--min-coverage", "min_coverage", type=click.IntRange(0, 100), default=round(MIN_COVERAGE * 100),
+    show_default=True, metavar="PERCENT",
+    help="Share of the month probes must observe (QS-02) and of its days logs must cover (QS-01) "
+         "for a verdict; below it the indicator is 'not measured'.")
+
+
+def _observations(regs: RegisterStore, logs: Any | None, site: str | None, start: datetime, end: datetime,
+                  fold: dict[str, str]) -> Observations:
+    spans = regs.probe_spans(site, start, end)
+    if logs is None:
+        return Observations(spans, None)
+    return Observations(spans, coverage_mod.site_log_days(logs.files("done"), fold))
+
+
+def _not_measured(result: QsReport, as_json: bool) -> None:
+    """Exit 3 when data was missing: the report is produced, its verdicts are not all known."""
+    if not result.not_measured:
+        return
+    if not as_json:
+        err_console.print(f"[yellow]warning:[/] not measured (not enough data): "
+                          f"{escape(', '.join(result.not_measured))}")
+    raise SystemExit(int(Exit.PARTIAL))
+
+
 @report.command("qs")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month (Europe/Paris).")
-@click.option("--site", default=None, help="One site; default: overall, with each site's results.")
+@click.option("--site", default=None, help="One site or alias; default: overall, with each site's results.")
 @click.option("--as-of", "as_of", default=None, metavar="ISO8601",
               help="Judge deadlines as at this time (default now); pending records are not yet late.")
 @click.option("--incidents", "incidents_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -378,37 +436,49 @@ def _load_files(incidents_csv: Path | None, changes_csv: Path | None, probes_csv
 @click.option("--probes", "probes_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, help="Read probe results from this CSV instead of the store.")
 @click.option("--subdiv", default=None, help="Holiday subdivision (57 = Moselle: Good Friday, 26 Dec).")
+@_MIN_COVERAGE
 @store_option
 @json_option
 @click.pass_obj
 def report_qs(settings: Settings | None, month: str, site: str | None, as_of: str | None,
               incidents_csv: Path | None, changes_csv: Path | None, probes_csv: Path | None,
-              subdiv: str | None, store: str | None, as_json: bool) -> None:
-    """QS-01..QS-07 of a month: value, target, pass/fail and the records behind each.
+              subdiv: str | None, min_coverage: int, store: str | None, as_json: bool) -> None:
+    """QS-01..QS-07 of a month: value, target, verdict, coverage and the records behind each.
 
-    With --incidents/--changes/--probes the registers come from those files and the
-    store is not opened (QS-01, which needs the access logs, then has no data).
-    Exit 0 when the report is produced, whatever the indicators say.
+    An indicator without enough data (probes observing less than --min-coverage of the
+    month, log files for too few of its days) is "not measured", never a pass. With
+    --incidents/--changes/--probes the registers come from those files and the store is
+    not opened (QS-01, which needs the access logs, is then not measured).
+    Exit 0 when the report is produced and every indicator could be judged (whatever
+    the verdicts), 3 when one was not measured, 2 for an unknown site.
     """
     year, mon = _month(month)
     when = _as_of(as_of)
     start, end = history_window(year, mon)
     times: list[RequestTimes] = []
+    aliases = _policy_aliases(settings)
+    fold = canonical(aliases)
     if incidents_csv or changes_csv or probes_csv:
         regs: RegisterStore = _load_files(incidents_csv, changes_csv, probes_csv)
-        data = _gather(regs, site, start, end)
+        scope = _scopes(settings, [site], set(regs.sites()))[0].site if site else None
+        data = _gather(regs, scope, start, end)
+        seen = _observations(regs, None, scope, start, end, fold)
         sites = regs.sites()
     else:
         with register_store(store) as (regs, logs):
-            data = _gather(regs, site, start, end)
-            times = _times_from_logs(logs, start, end, site)
+            scope = _scopes(settings, [site], _hosts_with_data(logs, regs))[0].site if site else None
+            data = _gather(regs, scope, start, end)
+            times = _times_from_logs(logs, start, end, scope, fold)
+            seen = _observations(regs, logs, scope, start, end, fold)
             sites = regs.sites()
-    sites = sorted(set(sites) | {t.site for t in times} | set(_policy_sites(settings)))
-    result = qs_report(year, mon, sites, *data, times=times, as_of=when, site=site, subdiv=subdiv)
+    sites = sorted(set(sites) | {t.site for t in times} | set(aliases))
+    result = qs_report(year, mon, sites, *data, times=times, as_of=when, site=scope, subdiv=subdiv,
+                       seen=seen, min_coverage=min_coverage / 100)
     if as_json:
         emit_json(result.to_json())
-        return
-    _render(result)
+    else:
+        _render(result)
+    _not_measured(result, as_json)
 
 
 def _gather(regs: RegisterStore, site: str | None, start: datetime,
@@ -427,7 +497,21 @@ def _fmt_value(value: float | int | None, unit: str) -> str:
 
 
 _STATUS = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "pending": "[yellow]pending[/]",
-           "n/a": "[dim]n/a[/]"}
+           "not_measured": "[yellow]NOT MEASURED[/]", "n/a": "[dim]n/a[/]"}
+
+
+def _seconds(value: Any) -> str:
+    return f"{float(value):,.1f}".rstrip("0").rstrip(".") + " s"
+
+
+def _coverage_text(i: Any) -> str:
+    cov = i.extra.get("coverage")
+    if not isinstance(cov, dict):
+        return ""
+    if i.id == "QS-01":
+        return f"logs {cov['days_with_logs']}/{cov['expected_days']} days"
+    share = cov["share"]
+    return "probes —" if share is None else f"observed {share * 100:.2f} % ({cov['probes']:,} probes)"
 _MARK = {True: "[green]ok[/]", False: "[red]late/failed[/]", None: "[yellow]pending[/]"}
 
 
@@ -436,10 +520,15 @@ def _render(r: QsReport) -> None:
     console.print(f"[bold]Quality indicators {r.month}[/] — {escape(scope)} — as of "
                   f"{_local(r.as_of)} (Europe/Paris)")
     table = Table()
-    for col in ("indicator", "", "value", "target", "result", "note"):
+    for col in ("indicator", "", "value", "target", "result", "coverage", "note"):
         table.add_column(col)
     for i in r.indicators:
-        table.add_row(i.id, escape(i.title), _fmt_value(i.value, i.unit), i.target_text, _STATUS[i.status],
+        value = _fmt_value(i.value, i.unit)
+        if i.id == "QS-02" and i.value is not None:
+            # 259 s and 260 s of outage both round to 99.99 %: the downtime tells the verdict apart.
+            down, allowed = _seconds(i.extra["unavailable_s"]), _seconds(i.extra["allowed_unavailable_s"])
+            value += f" (down {down} of {allowed} allowed)"
+        table.add_row(i.id, escape(i.title), value, i.target_text, _STATUS[i.status], _coverage_text(i),
                       escape(i.note))
     console.print(table)
     for i in r.indicators:
@@ -478,8 +567,33 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %"
 
 
+def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last: date,
+                         top: int = 10) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Statistics of the sites' hosts together, and each site's log coverage."""
+    data = metrics.stats(st.client, [h for sc in scopes for h in sc.hosts], first, last, top)
+    per_site = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
+    data["coverage"] = coverage_mod.combined(per_site)
+    return data, per_site
+
+
+def _stats_by_site(st: Any, scopes: Sequence[SiteScope], first: date,
+                   last: date) -> dict[str, dict[str, Any]]:
+    """Each site's statistics with its coverage (the manifest read once for all sites)."""
+    cov = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
+    return {sc.site: {**metrics.stats(st.client, list(sc.hosts), first, last), "coverage": cov[sc.site]}
+            for sc in scopes}
+
+
+def _missing_warning(cov: dict[str, Any], as_json: bool, what: str = "") -> bool:
+    line = coverage_mod.summary(cov)
+    if line and not as_json:
+        err_console.print(f"[yellow]warning:[/] {escape(what)}{escape(line)}")
+    return line is not None
+
+
 @report.command("stats")
-@click.option("--site", "sites", multiple=True, required=True, help="Site host name (repeat for several).")
+@click.option("--site", "sites", multiple=True, required=True,
+              help="Site host name or alias (repeat for several).")
 @click.option("--from", "day_from", required=True, metavar="YYYY-MM-DD", help="First day (Europe/Paris).")
 @click.option("--to", "day_to", required=True, metavar="YYYY-MM-DD",
               help="Last day, included (Europe/Paris).")
@@ -487,23 +601,41 @@ def _ratio(value: float | None) -> str:
               help="How many top paths.")
 @store_option
 @json_option
-def report_stats(sites: tuple[str, ...], day_from: str, day_to: str, top: int, store: str | None,
-                 as_json: bool) -> None:
-    """Traffic statistics (SPEC §5) of sites over Paris days, from the raw log records."""
+@click.pass_obj
+def report_stats(settings: Settings | None, sites: tuple[str, ...], day_from: str, day_to: str, top: int,
+                 store: str | None, as_json: bool) -> None:
+    """Traffic statistics (SPEC §5) of sites over Paris days, from the raw log records.
+
+    Says which days have log files: exit 3 when a day of the period (already over) has
+    none — its traffic is unknown, not zero; exit 2 for an unknown site.
+    """
     first, last = _date(day_from, "--from"), _date(day_to, "--to")
     if last < first:
         raise CdnctlError(f"--to {last} is before --from {first}", Exit.USAGE)
     with opened(store) as st:
-        data = metrics.stats(st.client, list(sites), first, last, top)
+        scopes = _scopes(settings, sites, _hosts_with_data(st))
+        data, _per_site = _stats_with_coverage(st, scopes, first, last, top)
+    missing = _missing_warning(data["coverage"], as_json)
     if as_json:
         emit_json(data)
-        return
+    else:
+        _render_stats(data, [sc.site for sc in scopes], first, last, top)
+    if missing:
+        raise SystemExit(int(Exit.PARTIAL))
+
+
+def _render_stats(data: dict[str, Any], sites: list[str], first: date, last: date, top: int) -> None:
     console.print(f"[bold]{escape(', '.join(sites))}[/] — {first} → {last} (Europe/Paris days)")
     table = Table(show_header=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
     tt = data["time_taken"]
+    cov = data["coverage"]
+    last_file = cov.get("last_file")
     for name, value in (
+        ("days with log files", f"{cov['days_with_logs']} of {cov['expected_days']}"),
+        *((("last file received", f"{last_file['name']} ({last_file['received_at'][:16]})"),)
+          if last_file else ()),
         ("requests", f"{data['requests']:,}"), ("bytes", f"{data['bytes']:,}"),
         ("visitors (client, user agent per day)", f"{data['visitors']:,}"),
         ("CDN share, requests", _ratio(data["cdn_share"]["requests"])),
@@ -513,7 +645,7 @@ def report_stats(sites: tuple[str, ...], day_from: str, day_to: str, top: int, s
         *((f"time taken {k}", "—" if tt[k] is None else f"{tt[k]:.3f} s") for k in ("p50", "p90", "p99")),
         ("quarantined lines", f"{data['quarantined']:,}"),
     ):
-        table.add_row(name, value)
+        table.add_row(name, escape(value))
     console.print(table)
     paths = Table(title=f"top {top} paths by requests")
     for col in ("path", "requests", "bytes"):
@@ -603,13 +735,15 @@ def _written(paths: list[Path], as_json: bool, mailed: list[str] | None = None) 
 @_SMTP
 @store_option
 @json_option
-def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, formats: str,
-                  config_path: Path | None, mail: bool, mail_to: tuple[str, ...], smtp_url: str | None,
-                  store: str | None, as_json: bool) -> None:
+@click.pass_obj
+def report_weekly(settings: Settings | None, sites: tuple[str, ...], week: str, out_dir: Path, lang: str,
+                  formats: str, config_path: Path | None, mail: bool, mail_to: tuple[str, ...],
+                  smtp_url: str | None, store: str | None, as_json: bool) -> None:
     """The weekly traffic report of sites: HTML (with charts), CSV, XLSX and JSON files.
 
     The configuration chooses the metrics each site's HTML shows and its recipients.
-    Exit 3 when the files are written but the e-mail could not be sent.
+    Exit 3 when the files are written but a day of the week has no log file (the report
+    says so) or the e-mail could not be sent; 2 for an unknown site.
     """
     cfg = _config(config_path)
     try:
@@ -618,17 +752,22 @@ def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, f
         raise CdnctlError(f"--week: {exc}", Exit.USAGE) from None
     chosen = _formats(formats)
     with opened(store) as st:
-        by_site = {s: metrics.stats(st.client, [s], first, last) for s in sites}
+        scopes = _scopes(settings, sites, _hosts_with_data(st))
+        by_site = _stats_by_site(st, scopes, first, last)
+    names = list(by_site)
     data = documents.weekly_data(by_site, week, datetime.now(UTC),
-                                 show={s: cfg.for_site(s).metrics for s in sites})
-    stem = f"weekly-{week}" if len(sites) > 1 else f"weekly-{sites[0]}-{week}"
+                                 show={s: cfg.for_site(s).metrics for s in names})
+    stem = f"weekly-{week}" if len(names) > 1 else f"weekly-{names[0]}-{week}"
     paths = documents.write_documents(data, out_dir, stem, chosen, lang)
     mailed = None
     if mail or mail_to:
-        to = [r for s in sites for r in cfg.for_site(s).recipients] + list(mail_to)
-        mailed = _mail(cfg, to, smtp_url, f"{documents.LABELS[lang]['weekly']} — {', '.join(sites)} — {week}",
+        to = [r for s in names for r in cfg.for_site(s).recipients] + list(mail_to)
+        mailed = _mail(cfg, to, smtp_url, f"{documents.LABELS[lang]['weekly']} — {', '.join(names)} — {week}",
                        paths)
     _written(paths, as_json, mailed)
+    missing = [_missing_warning(st_["coverage"], as_json, f"{s}: ") for s, st_ in by_site.items()]
+    if any(missing):
+        raise SystemExit(int(Exit.PARTIAL))
 
 
 @report.command("monthly")
@@ -641,15 +780,17 @@ def report_weekly(sites: tuple[str, ...], week: str, out_dir: Path, lang: str, f
 @_MAIL
 @_MAIL_TO
 @_SMTP
+@_MIN_COVERAGE
 @store_option
 @json_option
 @click.pass_obj
 def report_monthly(settings: Settings | None, month: str, as_of: str | None, out_dir: Path, lang: str,
                    formats: str, config_path: Path | None, mail: bool, mail_to: tuple[str, ...],
-                   smtp_url: str | None, store: str | None, as_json: bool) -> None:
-    """The monthly report: QS-01..QS-07 with their records, and each site's traffic, as files.
+                   smtp_url: str | None, min_coverage: int, store: str | None, as_json: bool) -> None:
+    """The monthly report: QS-01..QS-07 with their coverage and records, and each site's traffic.
 
-    Exit 3 when the files are written but the e-mail could not be sent.
+    Exit 3 when the files are written but an indicator could not be measured (not enough
+    probes or log days: the report says which) or the e-mail could not be sent.
     """
     cfg = _config(config_path)
     year, mon = _month(month)
@@ -657,12 +798,20 @@ def report_monthly(settings: Settings | None, month: str, as_of: str | None, out
     chosen = _formats(formats)
     start, end = history_window(year, mon)
     first, last = documents.month_days(month)
+    aliases = _policy_aliases(settings)
+    fold = canonical(aliases)
     with register_store(store) as (regs, logs):
         data = _gather(regs, None, start, end)
-        times = _times_from_logs(logs, start, end, None)
-        sites = sorted(set(regs.sites()) | {t.site for t in times} | set(_policy_sites(settings)))
-        by_site = {s: metrics.stats(logs.client, [s], first, last) for s in sites}
-    result = qs_report(year, mon, sites, *data, times=times, as_of=when)
+        times = _times_from_logs(logs, start, end, None, fold)
+        seen = _observations(regs, logs, None, start, end, fold)
+        hosts = _hosts_with_data(logs, regs)
+        sites = sorted(set(regs.sites()) | {t.site for t in times} | set(aliases)
+                       | {h for h in hosts if h not in fold})
+        scopes = _scopes(settings, sites, hosts | set(sites))
+        sites = [sc.site for sc in scopes]
+        by_site = _stats_by_site(logs, scopes, first, last)
+    result = qs_report(year, mon, sites, *data, times=times, as_of=when, seen=seen,
+                       min_coverage=min_coverage / 100)
     doc = documents.monthly_data(by_site, result, datetime.now(UTC))
     doc["show"] = {s: list(cfg.for_site(s).metrics) for s in sites}
     paths = documents.write_documents(doc, out_dir, f"monthly-{month}", chosen, lang)
@@ -671,6 +820,7 @@ def report_monthly(settings: Settings | None, month: str, as_of: str | None, out
         mailed = _mail(cfg, [*cfg.monthly_recipients, *mail_to], smtp_url,
                        f"{documents.LABELS[lang]['monthly']} — {month}", paths)
     _written(paths, as_json, mailed)
+    _not_measured(result, as_json)
 
 
 def register(group: click.Group) -> None:

@@ -15,7 +15,7 @@ REGISTERS = ROOT / "examples" / "registers"
 SITES = ROOT / "examples" / "sites"
 AS_OF = "2026-06-01T00:00:00+02:00"
 FILES = ["--incidents", str(REGISTERS / "incidents.csv"), "--changes", str(REGISTERS / "changes.csv"),
-         "--probes", str(REGISTERS / "probes.csv")]
+         "--probes", str(REGISTERS / "probes-2026-04.csv.gz")]
 
 
 @pytest.fixture
@@ -68,8 +68,13 @@ def check_expected(data: dict[str, object]) -> None:
 
 def test_report_from_files(env: dict[str, str]) -> None:
     result = run("report", "qs", "--month", "2026-04", *FILES, "--as-of", AS_OF, "--json", env=env)
-    assert result.exit_code == 0, result.output
+    # No access log in files mode: QS-01 is not measured, and the exit code says data was missing.
+    assert result.exit_code == 3, result.output
     data = json.loads(result.stdout)
+    assert data["not_measured"] == ["QS-01", *(f"QS-01 {s}" for s in data["sites"])]
+    # probes-2026-04.csv.gz: a probe a minute on 3 sites, every second of April observed
+    cov = indicators(data)["QS-02"]["coverage"]
+    assert (cov["probes"], cov["share"], cov["observed_s"]) == (3 * 43_200, 1, 7_751_700)
     assert data["sites"] == ["www.france2030-sommet.gouv.fr", "www.interieur.gouv.fr",
                              "www.journees-patrimoine.gouv.fr"]
     check_expected(data)
@@ -83,8 +88,11 @@ def test_report_from_files(env: dict[str, str]) -> None:
 
 def test_report_human_output(env: dict[str, str]) -> None:
     result = run("report", "qs", "--month", "2026-04", *FILES, "--as-of", AS_OF, env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert "Quality indicators 2026-04 — overall (3 site(s))" in result.stdout
+    assert "NOT MEASURED" in result.stdout and "not measured (not enough data): QS-01" in result.stderr
+    # 16,380 s down against 775.17 s allowed (7,751,700 / 10,000), beside the rounded value
+    assert "(down 16,380 s of 775.2 s" in result.stdout
     assert "QS-06" in result.stdout and "CHG-2026-016: late/failed" in result.stdout
 
 
@@ -95,7 +103,7 @@ def test_import_then_report_from_the_store(env: dict[str, str]) -> None:
     again = run("incidents", "import", str(REGISTERS / "incidents.csv"), "--json", env=env)
     assert json.loads(again.stdout)["files"][0]["unchanged"] == 5
     assert run("changes", "import", str(REGISTERS / "changes.csv"), env=env).exit_code == 0
-    assert run("probes", "import", str(REGISTERS / "probes.csv"), env=env).exit_code == 0
+    assert run("probes", "import", str(REGISTERS / "probes-2026-04.csv.gz"), env=env).exit_code == 0
     listed = json.loads(run("incidents", "list", "--json", env=env).stdout)
     assert [i["id"] for i in listed] == [f"INC-2026-00{n}" for n in range(1, 6)]
     france = json.loads(run("incidents", "list", "--site", "www.france2030-sommet.gouv.fr", "--json", env=env).stdout)
@@ -103,7 +111,7 @@ def test_import_then_report_from_the_store(env: dict[str, str]) -> None:
     assert "5 incident(s)" in run("incidents", "list", env=env).stdout
     assert len(json.loads(run("changes", "list", "--month", "2026-04", "--json", env=env).stdout)) == 4
     result = run("report", "qs", "--month", "2026-04", "--as-of", AS_OF, "--json", env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output   # no access log: QS-01 not measured
     check_expected(json.loads(result.stdout))
     site = json.loads(run("report", "qs", "--month", "2026-04", "--site", "www.interieur.gouv.fr", "--as-of", AS_OF,
                           "--json", env=env).stdout)
@@ -147,13 +155,25 @@ def test_usage_errors(env: dict[str, str]) -> None:
     assert bad_as_of.exit_code == 2
 
 
-def test_site_with_a_quote_is_a_value(env: dict[str, str]) -> None:
+def test_unknown_site_is_an_error_with_suggestions(env: dict[str, str]) -> None:
     run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env)
-    result = run("report", "qs", "--month", "2026-04", "--site", "x' OR '1'='1", "--as-of", AS_OF, "--json",
+    result = run("report", "qs", "--month", "2026-04", "--site", "x' OR '1'='1", "--as-of", AS_OF, env=env)
+    assert result.exit_code == 2 and "unknown site \"x' OR '1'='1\"" in result.stderr
+    typo = run("report", "qs", "--month", "2026-04", "--site", "www.interieur.gouv.fe", env=env)
+    assert typo.exit_code == 2 and "did you mean www.interieur.gouv.fr?" in typo.stderr
+    stats = run("report", "stats", "--site", "www.interieur.gouv.fe", "--from", "2026-04-01", "--to", "2026-04-02",
+                env=env)
+    assert stats.exit_code == 2 and "did you mean www.interieur.gouv.fr?" in stats.stderr
+    weekly = run("report", "weekly", "--site", "nope.gouv.fr", "--week", "2026-W15", env=env)
+    assert weekly.exit_code == 2 and "unknown site 'nope.gouv.fr'" in weekly.stderr
+
+
+def test_alias_reports_its_site(env: dict[str, str]) -> None:
+    run("incidents", "import", str(REGISTERS / "incidents.csv"), env=env)
+    result = run("report", "qs", "--month", "2026-04", "--site", "interieur.gouv.fr", "--as-of", AS_OF, "--json",
                  env=env)
-    assert result.exit_code == 0, result.output
-    q3 = indicators(json.loads(result.stdout))["QS-03"]
-    assert [d["id"] for d in q3["details"]] == ["INC-2026-002"]   # only the all-sites maintenance applies
+    assert json.loads(result.stdout)["site"] == "www.interieur.gouv.fr"
+    assert "interieur.gouv.fr is an alias of www.interieur.gouv.fr" in result.stderr
 
 
 def test_qs01_from_the_log_store(env: dict[str, str], tmp_path: Path) -> None:
@@ -171,7 +191,16 @@ def test_qs01_from_the_log_store(env: dict[str, str], tmp_path: Path) -> None:
     assert ingest.exit_code == 0, ingest.output
     data = json.loads(run("report", "qs", "--month", "2026-04", "--as-of", AS_OF, "--json", env=env).stdout)
     q1 = indicators(data)["QS-01"]
-    assert (q1["value"], q1["passed"], q1["requests"], q1["timed"], q1["under_2s"]) == (85.0, False, 20, 20, 17)
+    assert (q1["value"], q1["requests"], q1["timed"], q1["under_2s"]) == (85.0, 20, 20, 17)
+    # The file covers 2–3 April (its records' span): 2 of the 29 days due from its first day
+    # (1 April is before the site's first log file) → not measured, not "fail" nor "pass".
+    assert (q1["passed"], q1["status"]) == (None, "not_measured")
+    cov = q1["coverage"]["sites"]["www.interieur.gouv.fr"]
+    assert (cov["expected_days"], cov["days_with_logs"], cov["before_first_day"]) == (29, 2, 1)
+    assert q1["note"] == "not measured: logs cover 2 of 89 day(s) expected (at least 95% needed)"
+    loose = json.loads(run("report", "qs", "--month", "2026-04", "--site", "www.interieur.gouv.fr", "--as-of", AS_OF,
+                           "--min-coverage", "5", "--json", env=env).stdout)
+    assert (indicators(loose)["QS-01"]["passed"], indicators(loose)["QS-01"]["status"]) == (False, "fail")
     assert [(d["id"], d["share"], d["passed"]) for d in q1["details"]] == [
         ("2026-04-02", 90.0, True), ("2026-04-03", 80.0, False)]
     # The logged site counts in the overall availability even without any incident.
@@ -194,6 +223,8 @@ def test_report_stats(env: dict[str, str], tmp_path: Path) -> None:
                  "--json", env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert (data["coverage"]["expected_days"], data["coverage"]["days_with_logs"]) == (1, 1)
+    assert data["coverage"]["last_file"]["name"] == "access.log"
     # 3 April 00:00 CEST is outside the period: 2 requests, 150 bytes, 1 visitor (one address, no user agent)
     assert (data["requests"], data["bytes"], data["visitors"]) == (2, 150, 1)
     assert data["status"] == {"1xx": 0, "2xx": 1, "3xx": 0, "4xx": 1, "5xx": 0}
@@ -205,6 +236,17 @@ def test_report_stats(env: dict[str, str], tmp_path: Path) -> None:
     assert "time taken p50" in human.stdout and "/<script>'x" in human.stdout
     bad = run("report", "stats", "--site", "a.fr", "--from", "2026-04-03", "--to", "2026-04-02", env=env)
     assert bad.exit_code == 2
+    # 2–5 April: the file covers 2–3 April; 4 and 5 April have no log file → unknown, not zero: exit 3
+    gap = run("report", "stats", "--site", "www.interieur.gouv.fr", "--from", "2026-04-01", "--to", "2026-04-05",
+              "--json", env=env)
+    assert gap.exit_code == 3
+    cov = json.loads(gap.stdout)["coverage"]
+    assert (cov["expected_days"], cov["days_with_logs"], cov["missing_days"], cov["before_first_day"]) == (
+        4, 2, ["2026-04-04", "2026-04-05"], 1)
+    said = run("report", "stats", "--site", "interieur.gouv.fr", "--from", "2026-04-01", "--to", "2026-04-05",
+               env=env)
+    assert said.exit_code == 3 and "logs for 2 of 4 day(s); missing: 2026-04-04, 2026-04-05" in said.stderr
+    assert "days with log files" in said.stdout
 
 
 def test_weekly_and_monthly_documents(env: dict[str, str], tmp_path: Path) -> None:
@@ -223,9 +265,11 @@ def test_weekly_and_monthly_documents(env: dict[str, str], tmp_path: Path) -> No
     assert names == [f"weekly-www.interieur.gouv.fr-2026-W15.{x}" for x in ("csv", "html", "json", "xlsx")]
     data = json.loads((out / "weekly-www.interieur.gouv.fr-2026-W15.json").read_text())
     assert data["sites"]["www.interieur.gouv.fr"]["requests"] == 70   # 6–12 April: all 70 lines
+    assert data["sites"]["www.interieur.gouv.fr"]["coverage"]["complete"] is True
     monthly = run("report", "monthly", "--month", "2026-04", "--out", str(out), "--format", "html,json",
                   "--lang", "en", "--as-of", AS_OF, env=env)
-    assert monthly.exit_code == 0, monthly.output
+    assert monthly.exit_code == 3, monthly.output   # written; no probe at all: QS-02 not measured
+    assert "not measured (not enough data): QS-01, QS-02" in monthly.stderr
     doc = json.loads((out / "monthly-2026-04.json").read_text())
     assert indicators(doc["qs"])["QS-03"]["value"] == 3
     assert "Monthly quality of service report" in (out / "monthly-2026-04.html").read_text()
