@@ -115,7 +115,8 @@ def file_queries(store: ClickHouseStore, source: str, opts: IngestOptions) -> tu
     fmt = opts.fmt
     if not fmt.is_w3c:
         fields = [t for t in fmt.tokens if isinstance(t, Field)]
-        query = token_query(fmt.tokens, opts.site, opts.pseudo, source, opts.local_tz, opts.max_line_bytes)
+        query = token_query(fmt.tokens, opts.site, opts.pseudo, source, opts.local_tz, opts.max_line_bytes,
+                            fmt.optional)
         return [query], token_time_unit(fields)
     cloudfront = fmt.notation == "cloudfront"
     segs = segments(_directives(store, source, opts.max_line_bytes), cloudfront, opts.time_unit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,9 +22,13 @@ STATUS = [200, 200, 200, 200, 304, 301, 404, 500, 206]
 
 
 def nginx_cdn_lines(n: int, site: str = "www.example.gouv.fr", start: datetime | None = None,
-                    seed: int = 1, combined: bool = False) -> Iterator[str]:
-    """``n`` lines in the ``nginx-cdn`` preset (or ``combined`` when asked), Paris time."""
+                    seed: int = 1, combined: bool = False, rules: Sequence[str] = ()) -> Iterator[str]:
+    """``n`` lines in the ``nginx-cdn`` preset (or ``combined`` when asked), Paris time. With
+    ``rules``, each line ends with one of them as the rule id the edge logged (``-``: none),
+    as cdnctl's edges write it, drawn apart so the lines are otherwise those without it (the
+    lines of the preset before it had the field, the same as ever for a given seed)."""
     rnd = random.Random(seed)
+    pick = random.Random(-seed)
     t = start or datetime(2027, 4, 25, 0, 0, tzinfo=UTC)
     step = 86_400 / max(n, 1)
     for i in range(n):
@@ -39,6 +43,8 @@ def nginx_cdn_lines(n: int, site: str = "www.example.gouv.fr", start: datetime |
         line = (f'{ip} - - [{stamp}] "GET {path} HTTP/1.1" {status} {size} "{ref}" "{rnd.choice(UAS)}"')
         if not combined:
             line += f' "{site}" {rnd.choice(CACHE)} {rnd.randrange(0, 3000) / 1000:.3f}'
+            if rules:
+                line += f' "{pick.choice(rules)}"'
         yield line
 
 

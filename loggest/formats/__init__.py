@@ -33,6 +33,17 @@ PRESETS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Fields a preset gained after lines were written without them: the preset reads both
+# shapes, line by line (a file written across an edge's config reload holds both). cdnctl's
+# edges log the id of the rule that decided (X-Cache-Rule) last, between quotes: the report
+# of misses by rule needs it, the archives written before must still parse with the same
+# --format, and a quoted tail cannot be mistaken for stray text after the last field (a
+# line ending "0.5 extra" stays a bad time taken, as before the tail existed).
+OPTIONAL_TAILS: dict[str, str] = {
+    "varnishncsa-cdn": ' "%{X-Cache-Rule}o"',
+    "nginx-cdn": ' "$sent_http_x_cache_rule"',
+}
+
 ABSOLUTE_URL_PRESETS = frozenset({"varnishncsa", "varnishncsa-cdn"})
 
 
@@ -42,6 +53,7 @@ class LogFormat:
     notation: str                         # apache | nginx | w3c | cloudfront
     spec: str = ""
     tokens: tuple[Token, ...] = field(default=())
+    optional: int = 0                     # the last `optional` tokens may be absent (OPTIONAL_TAILS)
 
     @property
     def is_w3c(self) -> bool:
@@ -65,7 +77,7 @@ class LogFormat:
             return W3CParser("\t", site, cloudfront=True, local_tz=local_tz, time_unit=time_unit)
         if self.notation == "w3c":
             return W3CParser(" ", site, local_tz=local_tz, time_unit=time_unit)
-        return TokenParser(self.tokens, site, local_tz)
+        return TokenParser(self.tokens, site, local_tz, self.optional)
 
 
 def resolve_format(spec: str) -> LogFormat:
@@ -73,7 +85,7 @@ def resolve_format(spec: str) -> LogFormat:
     text = spec.strip()
     if text in PRESETS:
         notation, body, _desc = PRESETS[text]
-        return _build(text, notation, body)
+        return _build(text, notation, body, OPTIONAL_TAILS.get(text, ""))
     for prefix in ("apache", "nginx"):
         if text.startswith(prefix + ":"):
             return _build(text, prefix, text[len(prefix) + 1:])
@@ -85,11 +97,17 @@ def resolve_format(spec: str) -> LogFormat:
                       "an Apache LogFormat string (%h …) or an nginx log_format string ($remote_addr …)")
 
 
-def _build(name: str, notation: str, body: str) -> LogFormat:
+def _build(name: str, notation: str, body: str, tail: str = "") -> LogFormat:
     if notation in ("w3c", "cloudfront"):
         return LogFormat(name, notation)
-    tokens = parse_apache(body) if notation == "apache" else parse_nginx(body)
-    return LogFormat(name, notation, body, tuple(tokens))
+    parse = parse_apache if notation == "apache" else parse_nginx
+    tokens = parse(body)
+    if not tail:
+        return LogFormat(name, notation, body, tuple(tokens))
+    full = parse(body + tail)
+    if full[:len(tokens)] != tokens:   # the tail must only add tokens (a body ending in a field)
+        raise FormatError(f"{name}: optional tail {tail!r} changes the tokens before it")
+    return LogFormat(name, notation, body + tail, tuple(full), len(full) - len(tokens))
 
 
-__all__ = ["PRESETS", "FormatError", "LogFormat", "resolve_format"]
+__all__ = ["OPTIONAL_TAILS", "PRESETS", "FormatError", "LogFormat", "resolve_format"]

@@ -194,6 +194,12 @@ def args(raw: str) -> str | None:
     return None if raw in ("", "-") else raw
 
 
+def rule(raw: str) -> str | None:
+    """The rule id an edge logged, verbatim: '-' (nginx, varnishncsa: no such header) and ''
+    (an optional field the line does not have) mean none; never guessed from the policy."""
+    return None if raw in ("", "-") else raw
+
+
 # kind → function(raw) → values for KIND_COLUMNS[kind]
 CONVERTERS: dict[str, Callable[[str], tuple[object, ...]]] = {
     "client": lambda v: (_dash_none(v),),
@@ -217,6 +223,7 @@ CONVERTERS: dict[str, Callable[[str], tuple[object, ...]]] = {
     "tt_ms": lambda v: (micros(v, 1000),),
     "tt_s": lambda v: (micros(v, 1_000_000),),
     "edge": lambda v: (_dash_none(v),),
+    "rule": lambda v: (rule(v),),
 }
 
 NO_SITE = "no site: the line has no host (host field '-' or absent, no absolute URL) and no --site was given"

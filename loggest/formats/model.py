@@ -14,7 +14,7 @@ from dataclasses import dataclass
 # Record columns, in the order parsers produce them (and the store's insert order).
 COLUMNS: tuple[str, ...] = (
     "time", "tz_offset", "site", "client", "method", "path", "query", "protocol", "status",
-    "bytes", "referer", "user_agent", "cache_status", "cache_class", "time_taken_us", "edge",
+    "bytes", "referer", "user_agent", "cache_status", "cache_class", "time_taken_us", "edge", "rule",
 )
 COL = {name: i for i, name in enumerate(COLUMNS)}
 
@@ -47,6 +47,8 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "tt_ms": ("time_taken_us",),
     "tt_s": ("time_taken_us",),             # seconds, decimals allowed (nginx $request_time)
     "edge": ("edge",),
+    "rule": ("rule",),                      # id of the policy rule that decided (X-Cache-Rule): the
+                                            # edge's own words; '' or '-' (none logged, absent) is NULL
 }
 
 # W3C date and time come as two fields (UTC, or the server's local time).

@@ -27,9 +27,20 @@ def escape(text: str) -> str:
     return "".join("\\" + c if c in _META else c for c in text)
 
 
-def token_regex(tokens: Sequence[Token]) -> str:
-    """The anchored regex (Python ``re`` and RE2 compatible) with one group per field."""
-    return "^" + "".join(token_parts(tokens)) + "$"
+def token_regex(tokens: Sequence[Token], optional: int = 0) -> str:
+    """The anchored regex (Python ``re`` and RE2 compatible) with one group per field.
+
+    The last ``optional`` tokens may be absent all together (a preset that gained a field:
+    the lines written before still parse); the groups of an absent tail match nothing and
+    read as ''. The tokens before the tail read as they would without it, except that a
+    last field reading to the end of the line stops, lazily, where the tail begins."""
+    if not optional:
+        return "^" + "".join(token_parts(tokens)) + "$"
+    cut = len(tokens) - optional
+    head = token_parts(tokens[:cut])
+    if head and head[-1] == "(.*)":
+        head[-1] = "(.*?)"
+    return "^" + "".join(head) + "(?:" + "".join(token_parts(tokens)[cut:]) + ")?$"
 
 
 def token_parts(tokens: Sequence[Token]) -> list[str]:
@@ -57,10 +68,18 @@ def token_parts(tokens: Sequence[Token]) -> list[str]:
     return parts
 
 
-def diagnose(tokens: Sequence[Token], line: str) -> str:
+def diagnose(tokens: Sequence[Token], line: str, optional: int = 0) -> str:
     """Where a line that does not match its format stops matching: the longest prefix of
     the format that matches, and what was expected next. For people (``logs rejects``);
-    the stored reason stays ``does not match the format`` on both engines."""
+    the stored reason stays ``does not match the format`` on both engines. With an optional
+    tail, the shape (with or without it) that reads further is the one described."""
+    if optional:
+        shapes = [_diagnose(tokens[:len(tokens) - optional], line), _diagnose(tokens, line)]
+        return max(shapes, key=lambda s: s[0])[1]
+    return _diagnose(tokens, line)[1]
+
+
+def _diagnose(tokens: Sequence[Token], line: str) -> tuple[int, str]:
     parts = token_parts(tokens)
     for k in range(len(parts), -1, -1):
         m = re.match("".join(parts[:k]), line, re.DOTALL)
@@ -69,15 +88,15 @@ def diagnose(tokens: Sequence[Token], line: str) -> str:
     at = m.end() if m is not None else 0
     found = "'" + line[at:at + 24] + "'" if at < len(line) else "the end of the line"
     if k == len(parts):
-        return f"unexpected text at column {at + 1}: {found}"
+        return at, f"unexpected text at column {at + 1}: {found}"
     nxt = tokens[k]
     after = ""
     prev = next((t for t in reversed(tokens[:k]) if isinstance(t, Field)), None)
     if prev is not None:
         after = f" after {prev.name}"
     if isinstance(nxt, Literal):
-        return f"expected {nxt.text!r}{after} at column {at + 1}, found {found}"
-    return f"{nxt.name} cannot be read{after} at column {at + 1}, found {found}"
+        return at, f"expected {nxt.text!r}{after} at column {at + 1}, found {found}"
+    return at, f"{nxt.name} cannot be read{after} at column {at + 1}, found {found}"
 
 
 BOM = "\ufeff"
@@ -104,11 +123,12 @@ class TokenParser:
     """Parser for CLF, combined, varnishncsa and any Apache/nginx format string."""
 
     def __init__(
-        self, tokens: Sequence[Token], site: str | None = None, local_tz: str = "Europe/Paris"
+        self, tokens: Sequence[Token], site: str | None = None, local_tz: str = "Europe/Paris",
+        optional: int = 0,
     ) -> None:
         self.tokens = list(tokens)
         self.fields = [t for t in tokens if isinstance(t, Field)]
-        self.regex = re.compile(token_regex(tokens), re.DOTALL)
+        self.regex = re.compile(token_regex(tokens, optional), re.DOTALL)
         self.builder = RecordBuilder(self.fields, site, local_tz)
         self.time_unit = token_time_unit(self.fields)
 
@@ -116,7 +136,8 @@ class TokenParser:
         m = self.regex.fullmatch(line)
         if m is None:
             raise LineError("does not match the format")
-        return self.builder.build(m.groups())
+        return self.builder.build(m.groups(""))  # a field of an absent optional tail reads ''
+
 
 
 _TT_UNIT = {"tt_us": "µs", "tt_ms": "ms", "tt_s": "s"}
@@ -154,6 +175,7 @@ W3C_FIELDS: dict[str, str] = {
     "s-ip": "edge",
     "x-edge-location": "edge",
     "timetakenms": "tt_ms",  # IIS Advanced Logging's "Time Taken (ms)"
+    "x-cache-rule": "rule",
 }
 # cs(Header) / sc(Header): request and response headers (W3C draft "prefix(header)").
 W3C_REQUEST_HEADERS = {
@@ -162,7 +184,8 @@ W3C_REQUEST_HEADERS = {
     "user-agent": "user_agent",
     "host": "host",
 }
-W3C_RESPONSE_HEADERS = {"x-cache": "cache", "x-cache-status": "cache", "cache-status": "cache"}
+W3C_RESPONSE_HEADERS = {"x-cache": "cache", "x-cache-status": "cache", "cache-status": "cache",
+                        "x-cache-rule": "rule"}
 _HEADER_FIELD = re.compile(r"(cs|sc|s|c|x)\((.+)\)")
 # IIS writes time-taken in milliseconds (Microsoft's documentation); the working draft and
 # CloudFront in seconds.

@@ -31,8 +31,11 @@ _APACHE_HEADERS: dict[str, str] = {
     "x-cache": "cache", "x-cache-status": "cache", "x-cache-result": "cache", "cdn-cache": "cache",
     "x-edge-node": "edge", "x-served-by": "edge",
 }
+# Response headers only (%{…}o): the rule id is a decision of the edge, never of the client.
+_APACHE_RESPONSE_HEADERS: dict[str, str] = {"x-cache-rule": "rule"}
 _VARNISH_X: dict[str, str] = {
     "varnish:handling": "cache", "varnish:hitmiss": "cache", "varnish:time_firstbyte": "tt_s",
+    "vcl_log:cdn-rule": "rule",            # std.log("cdn-rule:" + id), as cdnctl's VCL writes it
 }
 _TIME_UNITS = {"us": "tt_us", "ms": "tt_ms", "s": "tt_s"}
 
@@ -58,7 +61,9 @@ def _apache_field(arg: str | None, letter: str) -> list[Token]:
     if letter == "i" and arg is not None:
         return [Field(_APACHE_HEADERS.get(arg.lower(), "skip"), name)]
     if letter == "o" and arg is not None:
-        return [Field(_APACHE_HEADERS.get(arg.lower(), "skip") if arg.lower() != "host" else "skip", name)]
+        low = arg.lower()
+        kind = "skip" if low == "host" else _APACHE_HEADERS.get(low, "skip")
+        return [Field(_APACHE_RESPONSE_HEADERS.get(low, kind), name)]
     if letter == "x" and arg is not None:
         return [Field(_VARNISH_X.get(arg.lower(), "skip"), name)]
     if letter == "T" and arg is not None:
@@ -122,6 +127,9 @@ _NGINX: dict[str, str] = {
     "sent_http_x_cache_status": "cache", "request_method": "method", "uri": "uri",
     "document_uri": "uri", "request_uri": "request_uri", "args": "args", "query_string": "args",
     "server_protocol": "protocol", "hostname": "edge",
+    # the rule id: as sent to the client (cache hits included), or as the upstream (cdnctl's
+    # decision server) said it — empty on a hit, which nginx logs as '-'
+    "sent_http_x_cache_rule": "rule", "upstream_http_x_cache_rule": "rule",
 }
 
 

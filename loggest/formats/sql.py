@@ -139,6 +139,32 @@ def split_plan(tokens: Sequence[Token]) -> tuple[list[str], dict[int, str]] | No
     return conds, values
 
 
+def fast_plan(tokens: Sequence[Token], optional: int = 0) -> tuple[list[str], dict[int, str]] | None:
+    """:func:`split_plan` for a format whose last ``optional`` tokens may be absent: a line
+    splits as the whole format or as the format without its tail. Conditions the two shapes
+    share are tested once; the rest is ``(with tail) OR (without)``; a field of the tail is
+    '' on a line without it (as the regex path and the Python reference read it). Both
+    shapes stay on the split path: an archive written before the tail existed is read as
+    fast as before."""
+    full = split_plan(tokens)
+    if not optional or full is None:
+        return full
+    base = split_plan(tokens[:len(tokens) - optional])
+    if base is None:
+        return None
+    fconds, fvals = full
+    bconds, bvals = base
+    only_full = [c for c in fconds if c not in bconds]
+    only_base = [c for c in bconds if c not in fconds]
+    if not only_full or not only_base:   # the shapes cannot be told apart by splitting
+        return None
+    tail = "(" + " AND ".join(only_full) + ")"
+    conds = [c for c in fconds if c in bconds] + [f"({tail} OR ({' AND '.join(only_base)}))"]
+    values = {k: v if bvals.get(k) == v else f"if({tail}, {v}, {bvals.get(k, q(''))})"
+              for k, v in fvals.items()}
+    return conds, values
+
+
 # ---- conversions, kind by kind (same semantics as convert.py) ----
 
 def _num(v: str, a: int, n: int) -> str:
@@ -236,7 +262,7 @@ def convert(kind: str, v: str) -> tuple[list[str], str | None, str | None]:
         )
     if kind == "query_q":
         return [f"if(startsWith({v}, '?'), substring({v}, 2), NULL)"], None, None
-    if kind == "args":
+    if kind in ("args", "rule"):
         return [f"if({v} IN ('', '-'), NULL, {v})"], None, None
     if kind == "request_uri":
         path, query = _target(v)
@@ -440,13 +466,15 @@ def token_query(
     source: str,
     local_tz: str = "Europe/Paris",
     max_line: int = MAX_LINE_BYTES,
+    optional: int = 0,
 ) -> str:
     """SELECT _line_no, _bytes, _long, _l, <record columns…>, _reason, _kind FROM ``source`` (a table
     expression with columns ``_row_number`` and ``line``). One query level per stage: split,
-    fast-path test, regex fallback + field texts, failure conditions, record columns."""
+    fast-path test, regex fallback + field texts, failure conditions, record columns. The
+    last ``optional`` tokens may be absent from a line (:func:`fast_plan`)."""
     fields = [t for t in tokens if isinstance(t, Field)]
-    regex = token_regex(tokens)
-    plan = split_plan(tokens)
+    regex = token_regex(tokens, optional)
+    plan = fast_plan(tokens, optional)
     source_sql = _numbered(source, max_line=max_line)
     text, matched = "_l", "length(_g) > 0"
     value = [f"_g[{k + 1}]" for k in range(len(fields))]

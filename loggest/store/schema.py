@@ -176,12 +176,30 @@ def _v3(_retention: int) -> list[str]:
 
 
 def _record_column_names() -> str:
+    """The columns of ``records`` as v1–v3 made them (frozen: a migration's DDL never changes)."""
     return ", ".join(line.strip().split()[0] for line in _RECORD_COLUMNS.strip().splitlines())
+
+
+def _v4(_retention: int) -> list[str]:
+    """The rule that decided: edges log the winning rule id (``X-Cache-Rule``) so that misses
+    can be reported by rule with that rule's TTL. Added to ``records`` and to the buffer,
+    NULL for the rows already stored (their formats had no such field: never invented),
+    and the records view recreated to carry it (a view's column list is fixed at creation).
+    In place, on stores of any size: ADD COLUMN is a metadata change in ClickHouse."""
+    cols = _record_column_names().replace("edge, ", "edge, rule, ")
+    return [
+        "ALTER TABLE records ADD COLUMN IF NOT EXISTS rule LowCardinality(Nullable(String)) AFTER edge",
+        "ALTER TABLE ingest_buffer ADD COLUMN IF NOT EXISTS rule LowCardinality(Nullable(String)) AFTER edge",
+        "DROP VIEW IF EXISTS ingest_to_records",
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_to_records TO records AS
+            SELECT {cols} FROM ingest_buffer WHERE kind = 'record'""",
+    ]
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "records, quarantine, files manifest, daily aggregates", _v1),
     Migration(2, "single-pass ingest: Null buffer table routing to records and quarantine", _v2),
     Migration(3, "line accounting: kinds in the buffer, line_counts, manifest counts and time unit", _v3),
+    Migration(4, "rule: the id of the policy rule that decided, in records and the buffer", _v4),
 ]
 LATEST = MIGRATIONS[-1].version
