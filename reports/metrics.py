@@ -5,6 +5,8 @@ every value bound as a query parameter. The period is whole Paris days
 [first 00:00, last + 1 00:00) turned into UTC instants, so the primary key (site, time)
 prunes the scan and DST days have their real 23 h / 25 h.
 
+SPEC §5 figures (unchanged):
+
 - requests: records; bytes: sum of response bytes (absent = 0);
 - visitors: distinct (client address, user agent) per Paris day, summed over the days;
   a format without a user agent counts one visitor per address and day; records
@@ -16,21 +18,93 @@ prunes the scan and DST days have their real 23 h / 25 h.
 - quarantined: rejected lines of the ingested files that delivered days of the period
   (a rejected line has no trustworthy site or day, so it is counted per file).
 
-:func:`reference_stats` computes the same figures in pure Python from record dicts; the
-tests run both on the same generated logs and require equal results.
+What GoAccess shows and a CDN client watches (issue 12); lists are the ``top`` first:
+
+- audience: ``{"humans"|"bots": {"requests", "bytes", "visitors"}}``. A bot is a user
+  agent of the crawler-user-agents list (:mod:`reports.bots`, which says why that list);
+  humans are the other records, those **without a user agent included** (nothing marks
+  them as bots, and a CLF log would otherwise be all bots). Visitors split exactly:
+  a (client, user agent) pair is either a bot or not, so humans + bots = ``visitors``.
+  Each ``days[i]`` has ``bot_requests``, ``human_visitors``, ``bot_visitors``.
+- by_hour: 24 × ``{"hour", "requests", "bytes"}``, the Paris clock hour of day summed
+  over the period (a 25-hour day adds both 02:00 hours to hour 2; a 23-hour day has no
+  hour 2). peak: the busiest real hour (Paris offsets are whole hours, so a UTC hour is
+  a Paris clock hour): ``start`` as Paris ISO time with its offset
+  (``2026-10-25T02:00:00+01:00`` is the second 02:00 of that day), requests, bytes,
+  ``requests_per_s`` = requests / 3600, ``mbit_per_s`` = bytes × 8 / 3600 / 10⁶; the
+  earliest of equal hours; ``None`` without a record.
+- content: pages and static files by the extension of the path (text after the last
+  "." of the last segment, ASCII case-insensitive): :data:`STATIC_EXTENSIONS` are static
+  files (GoAccess's default ``static-file`` list plus mjs/map/webp/avif/otf/eot/webm/
+  ogv/m4a/wav/flac/mov/avi/odt/ods/odp/7z/bz2); everything else is a page: no
+  extension, a directory ("/", "/a/"), html/htm/php/asp/aspx/jsp, unknown extensions,
+  and a record without a path. pages + static = requests. The query string is not part
+  of the path, so "/a.css?v=2" is static.
+- not_found: paths answered 404 ``[{"path", "requests"}]``; server_errors: paths
+  answered 5xx ``[{"path", "status", "requests"}]`` (one row per path and status).
+- referrers ``[{"referrer", "requests"}]`` and referring_sites ``[{"host", "requests"}]``:
+  the Referer header as logged, without "-" / empty ones and without **self-referrals**,
+  whose host is the record's own site (``https://www.a.gouv.fr:443/x`` on
+  www.a.gouv.fr; ASCII case-insensitive; an alias of the site is another host). The
+  host is taken as ``scheme://[userinfo@]HOST[:port]`` (:data:`HOST_RE`); a referrer
+  that is no URL has no host: it is listed in referrers, not in referring_sites.
+- browsers, os ``[{"family", "requests"}]``: of the human requests (bots are not
+  browsers), uap-core family names (:mod:`reports.useragents`), "Other" when unknown or
+  absent.
+- cache_statuses: every raw ``cache_status`` (``None`` when the log has none) with the
+  class it was given, requests and bytes, by requests.
+- previous: the period of the same number of days just before (week on week; a month
+  of 31 days is compared with the 31 days before it, not with the calendar month):
+  from, to, requests, bytes, visitors, cdn_share.
+
+Ties are broken by the name (path, referrer, host, family), then the status, so both
+implementations give the same order. :func:`reference_stats` computes every figure in
+pure Python from record dicts; the tests run both on the same generated logs and
+require equal results.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reports.calendar import PARIS, day_end, day_start, days
+from reports.useragents import describe
 
 CLASSES = ("hit", "miss", "pass", "error", "unknown")
 QUANTILES = (0.5, 0.9, 0.99)
+
+STATIC_EXTENSIONS = frozenset({
+    # GoAccess's default static-file list (goaccess.conf)
+    "css", "js", "jpg", "png", "gif", "ico", "jpeg", "pdf", "csv", "mpeg", "mpg", "swf", "woff", "woff2",
+    "xls", "xlsx", "doc", "docx", "ppt", "pptx", "txt", "zip", "ogg", "mp3", "mp4", "exe", "iso", "gz",
+    "rar", "svg", "bmp", "tar", "tgz", "tiff", "tif", "ttf", "flv", "dmg", "xz", "zst",
+    # and what today's sites also serve
+    "mjs", "map", "webp", "avif", "otf", "eot", "webm", "ogv", "m4a", "wav", "flac", "mov", "avi",
+    "odt", "ods", "odp", "7z", "bz2",
+})
+# The same expressions run in ClickHouse (RE2, bound as parameters) and in Python.
+EXT_RE = r"\.([^./]+)$"
+HOST_RE = r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(\[[^/?#\]]*\]|[^/?#:]*)"
+_EXT = re.compile(EXT_RE.replace("$", r"\Z"))
+_HOST = re.compile(HOST_RE)
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # ClickHouse lower()
+NO_REFERRER = ("", "-")
+
+
+def is_static(path: str | None) -> bool:
+    """A static file by its extension (:data:`STATIC_EXTENSIONS`); else a page."""
+    m = _EXT.search(path or "")
+    return bool(m) and m.group(1).translate(_LOWER) in STATIC_EXTENSIONS  # type: ignore[union-attr]
+
+
+def referrer_host(referrer: str) -> str:
+    """The host of a referrer URL, ASCII-lowercased; "" when it is no ``scheme://`` URL."""
+    m = _HOST.match(referrer)
+    return m.group(1).translate(_LOWER) if m else ""
 
 
 def _share(num: int, den: int) -> float | None:
@@ -41,18 +115,72 @@ def _quantile_keys(values: list[float | None]) -> dict[str, float | None]:
     return {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, values, strict=True)}
 
 
+def _cdn_share(t: Mapping[str, int]) -> dict[str, float | None]:
+    return {"requests": _share(t["hit"], t["hit"] + t["miss"] + t["pass"]),
+            "bytes": _share(t["hit_bytes"], t["hit_bytes"] + t["miss_bytes"] + t["pass_bytes"])}
+
+
+def _ranked(counts: Mapping[str, int], top: int, key: str) -> list[dict[str, Any]]:
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [{key: k, "requests": v} for k, v in rows]
+
+
+def _agents(ua_requests: Mapping[str, int], top: int) -> tuple[set[str], dict[str, Any]]:
+    """Bot user agents, and the browser and OS families of the human requests."""
+    bots: set[str] = set()
+    browsers: Counter[str] = Counter()
+    systems: Counter[str] = Counter()
+    for ua, n in ua_requests.items():
+        agent = describe(ua)
+        if agent.bot:
+            bots.add(ua)
+        else:
+            browsers[agent.browser] += n
+            systems[agent.os] += n
+    return bots, {"browsers": _ranked(browsers, top, "family"), "os": _ranked(systems, top, "family")}
+
+
+def _hours(hours: Mapping[datetime, tuple[int, int]]) -> dict[str, Any]:
+    """by_hour and peak from requests and bytes per real hour (UTC hour starts)."""
+    by_hour = [{"hour": h, "requests": 0, "bytes": 0} for h in range(24)]
+    for start, (n, b) in hours.items():
+        row = by_hour[start.astimezone(PARIS).hour]
+        row["requests"] += n
+        row["bytes"] += b
+    peak = None
+    if hours:
+        start, (n, b) = min(hours.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        peak = {"start": start.astimezone(PARIS).isoformat(), "requests": n, "bytes": b,
+                "requests_per_s": n / 3600, "mbit_per_s": b * 8 / 3600 / 1e6}
+    return {"by_hour": by_hour, "peak": peak}
+
+
+def _cache_statuses(rows: Iterable[tuple[str | None, str, int, int]]) -> list[dict[str, Any]]:
+    out = [{"status": s, "class": c, "requests": n, "bytes": b} for s, c, n, b in rows]
+    return sorted(out, key=lambda r: (-r["requests"], -r["bytes"], r["status"] is None, r["status"] or "",
+                                      r["class"]))
+
+
+def _previous(first: date, last: date) -> tuple[date, date]:
+    n = (last - first).days + 1
+    return first - timedelta(days=n), first - timedelta(days=1)
+
+
 def _shape(daily: list[dict[str, Any]], quantiles: list[float | None], top_requests: list[dict[str, Any]],
            top_bytes: list[dict[str, Any]], quarantined: int, sites: Sequence[str], first: date,
-           last: date) -> dict[str, Any]:
+           last: date, extra: dict[str, Any]) -> dict[str, Any]:
     tot = {k: sum(int(d[k]) for d in daily) for k in
            ("requests", "bytes", "visitors", "timed", *CLASSES, "hit_bytes", "miss_bytes", "pass_bytes",
-            "s1xx", "s2xx", "s3xx", "s4xx", "s5xx")}
-    known = tot["hit"] + tot["miss"] + tot["pass"]
-    known_bytes = tot["hit_bytes"] + tot["miss_bytes"] + tot["pass_bytes"]
+            "s1xx", "s2xx", "s3xx", "s4xx", "s5xx", "bot_requests", "bot_bytes", "bot_visitors")}
+    for d in daily:
+        d["human_visitors"] = d["visitors"] - d["bot_visitors"]
+        del d["bot_bytes"]      # in audience; the day rows keep the contract's keys
+    static = extra.pop("static")
+    bots = {"requests": tot["bot_requests"], "bytes": tot["bot_bytes"], "visitors": tot["bot_visitors"]}
     return {
         "sites": list(sites), "from": first.isoformat(), "to": last.isoformat(), "timezone": "Europe/Paris",
         "requests": tot["requests"], "bytes": tot["bytes"], "visitors": tot["visitors"],
-        "cdn_share": {"requests": _share(tot["hit"], known), "bytes": _share(tot["hit_bytes"], known_bytes)},
+        "cdn_share": _cdn_share(tot),
         "origin_requests": tot["miss"] + tot["pass"],
         "cache": {k: tot[k] for k in CLASSES},
         "status": {f"{n}xx": tot[f"s{n}xx"] for n in range(1, 6)},
@@ -60,10 +188,20 @@ def _shape(daily: list[dict[str, Any]], quantiles: list[float | None], top_reque
         "top_paths": {"by_requests": top_requests, "by_bytes": top_bytes},
         "quarantined": quarantined,
         "days": daily,
+        "audience": {"humans": {k: tot[k] - v for k, v in bots.items()}, "bots": bots},
+        "content": {"pages": {"requests": tot["requests"] - static[0], "bytes": tot["bytes"] - static[1]},
+                    "static": {"requests": static[0], "bytes": static[1]}},
+        **extra,
     }
 
 
-_DAILY_SQL = """
+_WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND time < {hi:DateTime('UTC')}"
+
+# The distinct user agents of the period: each is classified once in Python (reports.useragents).
+_AGENTS_SQL = f"SELECT ifNull(user_agent, '') AS ua, count() FROM records WHERE {_WHERE} GROUP BY ua"
+
+_DAILY_SQL = f"""
+WITH ifNull(user_agent, '') IN {{bots:Array(String)}} AS is_bot
 SELECT toString(toDate(time, 'Europe/Paris')) AS day,
        count() AS requests,
        sum(ifNull(bytes, 0)) AS total_bytes,  -- not `AS bytes`: it would shadow the column
@@ -82,14 +220,14 @@ SELECT toString(toDate(time, 'Europe/Paris')) AS day,
        countIf(intDiv(status, 100) = 3) AS s3xx,
        countIf(intDiv(status, 100) = 4) AS s4xx,
        countIf(intDiv(status, 100) = 5) AS s5xx,
+       countIf(is_bot) AS bot_requests,
+       sumIf(ifNull(bytes, 0), is_bot) AS bot_bytes,
+       uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL AND is_bot) AS bot_visitors,
        quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL) AS q
 FROM records
-WHERE {where}
+WHERE {_WHERE}
 GROUP BY day ORDER BY day
 """
-
-_WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND time < {hi:DateTime('UTC')}"
-
 
 _TOTALS_SQL = f"""
 SELECT quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL),
@@ -101,31 +239,97 @@ SELECT quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL
 FROM records WHERE {_WHERE}
 """
 
-# One grouping pass by path, then both rankings sorted in memory (ties broken by path).
+# One grouping pass by path: both rankings sorted in memory (ties broken by path), and the
+# static files by the extension of each distinct path (pages are the rest).
 _TOP_SQL = f"""
 SELECT arraySlice(arraySort(x -> (-toInt64(x.2), -toInt64(x.3), x.1), groupArray((p, r, b))), 1,
                   {{n:UInt32}}),
        arraySlice(arraySort(x -> (-toInt64(x.3), -toInt64(x.2), x.1), groupArray((p, r, b))), 1,
+                  {{n:UInt32}}),
+       sumIf(r, st), sumIf(b, st)
+FROM (SELECT ifNull(path, '') AS p, count() AS r, sum(ifNull(bytes, 0)) AS b,
+             lower(extract(p, {{ext_re:String}})) IN {{static:Array(String)}} AS st
+      FROM records WHERE {_WHERE} GROUP BY p)
+"""
+
+_ERRORS_SQL = f"""
+SELECT arraySlice(arraySort(x -> (-toInt64(x.2), x.1), groupArrayIf((p, r), s = 404)), 1, {{n:UInt32}}),
+       arraySlice(arraySort(x -> (-toInt64(x.3), x.1, x.2), groupArrayIf((p, s, r), s >= 500)), 1,
                   {{n:UInt32}})
-FROM (SELECT ifNull(path, '') AS p, count() AS r, sum(ifNull(bytes, 0)) AS b FROM records WHERE {_WHERE}
-      GROUP BY p)
+FROM (SELECT ifNull(path, '') AS p, assumeNotNull(status) AS s, count() AS r FROM records
+      WHERE {_WHERE} AND (status = 404 OR (status >= 500 AND status < 600)) GROUP BY p, s)
+"""
+
+_HOURS_SQL = f"""
+SELECT toUnixTimestamp(toStartOfHour(time)) AS h, count(), sum(ifNull(bytes, 0))
+FROM records WHERE {_WHERE} GROUP BY h
+"""
+
+_CACHE_SQL = f"""
+SELECT cache_status, if(ifNull(cache_class, '') IN ('hit', 'miss', 'pass', 'error'), ifNull(cache_class, ''),
+                        'unknown') AS cls, count(), sum(ifNull(bytes, 0))
+FROM records WHERE {_WHERE} GROUP BY cache_status, cls
+"""
+
+# Grouped by (site, referrer) first: the host is extracted once per distinct referrer, and
+# a self-referral is one whose host is the record's own site.
+_REFERRERS_SQL = f"""
+SELECT arraySlice(arraySort(x -> (-toInt64(x.2), x.1), groupArray((ref, r))), 1, {{n:UInt32}}),
+       sumMapIf([host], [r], host != '') AS m,
+       arraySlice(arraySort(x -> (-toInt64(x.2), x.1), arrayZip(m.1, m.2)), 1, {{n:UInt32}})
+FROM (SELECT ref, lower(extract(ref, {{host_re:String}})) AS host, sum(r) AS r
+      FROM (SELECT site, assumeNotNull(referer) AS ref, count() AS r FROM records
+            WHERE {_WHERE} AND referer IS NOT NULL AND referer NOT IN {{none:Array(String)}}
+            GROUP BY site, ref)
+      WHERE host != lower(site)
+      GROUP BY ref, host)
+"""
+
+_PREVIOUS_SQL = f"""
+SELECT sum(n), sum(b), sum(v), sum(hit), sum(miss), sum(pass), sum(hb), sum(mb), sum(pb)
+FROM (SELECT toDate(time, 'Europe/Paris') AS day, count() AS n, sum(ifNull(bytes, 0)) AS b,
+             uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL) AS v,
+             countIf(cache_class = 'hit') AS hit, countIf(cache_class = 'miss') AS miss,
+             countIf(cache_class = 'pass') AS pass,
+             sumIf(ifNull(bytes, 0), cache_class = 'hit') AS hb,
+             sumIf(ifNull(bytes, 0), cache_class = 'miss') AS mb,
+             sumIf(ifNull(bytes, 0), cache_class = 'pass') AS pb
+      FROM records WHERE {_WHERE} GROUP BY day)
 """
 
 
-def statements(sites: Sequence[str], first: date, last: date,
-               top: int = 10) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The SQL :func:`stats` runs, with its bound parameters (the benchmark times them bare)."""
+def statements(sites: Sequence[str], first: date, last: date, top: int = 10,
+               bots: Iterable[str] = ()) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The SQL :func:`stats` runs, with its bound parameters (the benchmark times them bare).
+
+    ``bots``: the bot user agents among those the ``agents`` statement returns (the
+    ``daily`` statement splits humans and bots with them).
+    """
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
     params: dict[str, Any] = {"sites": list(sites), "lo": day_start(first), "hi": day_end(last)}
-    return {"daily": (_DAILY_SQL.format(where=_WHERE), params),
+    prev_first, prev_last = _previous(first, last)
+    return {"agents": (_AGENTS_SQL, params),
+            "daily": (_DAILY_SQL, {**params, "bots": sorted(bots)}),
             "totals": (_TOTALS_SQL, {**params, "days": list(days(first, last))}),
-            "top": (_TOP_SQL, {**params, "n": top})}
+            "top": (_TOP_SQL, {**params, "n": top, "ext_re": EXT_RE, "static": sorted(STATIC_EXTENSIONS)}),
+            "errors": (_ERRORS_SQL, {**params, "n": top}),
+            "hours": (_HOURS_SQL, params),
+            "cache": (_CACHE_SQL, params),
+            "referrers": (_REFERRERS_SQL, {**params, "n": top, "none": list(NO_REFERRER),
+                                           "host_re": HOST_RE}),
+            "previous": (_PREVIOUS_SQL, {**params, "lo": day_start(prev_first), "hi": day_end(prev_last)})}
 
 
 def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int = 10) -> dict[str, Any]:
-    """The §5 metrics of ``sites`` over Paris days ``first``..``last`` (inclusive)."""
+    """The §5 metrics and the issue-12 panels of ``sites`` over Paris days ``first``..``last``."""
+    def rows(name: str) -> list[tuple[Any, ...]]:
+        text, params = sql[name]
+        return client.query(text, parameters=params).result_rows
+
     sql = statements(sites, first, last, top)
+    bots, extra = _agents({ua: int(n) for ua, n in rows("agents")}, top)
+    sql = statements(sites, first, last, top, bots)
     result = client.query(sql["daily"][0], parameters=sql["daily"][1])
     names = ["bytes" if c == "total_bytes" else c for c in result.column_names]
     daily = [dict(zip(names, r, strict=True)) for r in result.result_rows]
@@ -135,11 +339,28 @@ def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int =
             if k != "day":
                 d[k] = int(v)
         d.update(_quantile_keys([v / 1_000_000 for v in q] if d["timed"] else [None] * 3))
-    (q, timed, quarantined), = client.query(sql["totals"][0], parameters=sql["totals"][1]).result_rows
+    (q, timed, quarantined), = rows("totals")
     quantiles: list[float | None] = [v / 1_000_000 for v in q] if timed else [None] * 3
-    (by_req, by_bytes), = client.query(sql["top"][0], parameters=sql["top"][1]).result_rows
+    (by_req, by_bytes, static_n, static_b), = rows("top")
+    (not_found, server_errors), = rows("errors")
+    (refs, _, hosts), = rows("referrers")
+    prev = [int(v) for v in rows("previous")[0]]
+    p_tot = dict(zip(("requests", "bytes", "visitors", "hit", "miss", "pass", "hit_bytes", "miss_bytes",
+                      "pass_bytes"), prev, strict=True))
+    prev_first, prev_last = _previous(first, last)
+    extra.update(
+        static=(int(static_n), int(static_b)),
+        **_hours({datetime.fromtimestamp(h, UTC): (int(n), int(b)) for h, n, b in rows("hours")}),
+        not_found=[{"path": p, "requests": int(r)} for p, r in not_found],
+        server_errors=[{"path": p, "status": int(s), "requests": int(r)} for p, s, r in server_errors],
+        referrers=[{"referrer": ref, "requests": int(r)} for ref, r in refs],
+        referring_sites=[{"host": h, "requests": int(r)} for h, r in hosts],
+        cache_statuses=_cache_statuses((s, c, int(n), int(b)) for s, c, n, b in rows("cache")),
+        previous={"from": prev_first.isoformat(), "to": prev_last.isoformat(),
+                  **{k: p_tot[k] for k in ("requests", "bytes", "visitors")}, "cdn_share": _cdn_share(p_tot)},
+    )
     return _shape(daily, quantiles, _paths(by_req), _paths(by_bytes), int(quarantined or 0), sites, first,
-                  last)
+                  last, extra)
 
 
 def _paths(rows: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
@@ -154,25 +375,60 @@ def _exact_quantile(sorted_values: list[int], q: float) -> int:
     return sorted_values[min(int(q * len(sorted_values)), len(sorted_values) - 1)]
 
 
+_DAY_KEYS = ("requests", "bytes", "visitors", "timed", *CLASSES, "hit_bytes", "miss_bytes", "pass_bytes",
+             "s1xx", "s2xx", "s3xx", "s4xx", "s5xx", "bot_requests", "bot_bytes", "bot_visitors")
+
+
+def _reference_previous(records: Iterable[dict[str, Any]], sites: Sequence[str], first: date,
+                        last: date) -> dict[str, Any]:
+    lo, hi = day_start(first), day_end(last)
+    tot = dict.fromkeys(("requests", "bytes", "hit", "miss", "pass", "hit_bytes", "miss_bytes", "pass_bytes"),
+                        0)
+    visitors: set[tuple[date, str, str]] = set()
+    for r in records:
+        if r["site"] not in sites or not lo <= r["time"] < hi:
+            continue
+        size = r.get("bytes") or 0
+        tot["requests"] += 1
+        tot["bytes"] += size
+        if r.get("cache_class") in ("hit", "miss", "pass"):
+            tot[r["cache_class"]] += 1
+            tot[f"{r['cache_class']}_bytes"] += size
+        if r.get("client") is not None:
+            visitors.add((r["time"].astimezone(PARIS).date(), r["client"], r.get("user_agent") or ""))
+    return {"from": first.isoformat(), "to": last.isoformat(), "requests": tot["requests"],
+            "bytes": tot["bytes"], "visitors": len(visitors), "cdn_share": _cdn_share(tot)}
+
+
 def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], first: date, last: date,
                     top: int = 10, quarantined: int = 0) -> dict[str, Any]:
     """The same figures as :func:`stats` from record dicts (columns of ``records``)."""
+    records = list(records)
     lo, hi = day_start(first), day_end(last)
     per_day: dict[str, dict[str, Any]] = {}
     visitors: dict[str, set[tuple[str, str]]] = {}
+    bot_visitors: dict[str, set[tuple[str, str]]] = {}
     taken: list[int] = []
     day_taken: dict[str, list[int]] = {}
     paths: Counter[str] = Counter()
     path_bytes: Counter[str] = Counter()
+    ua_requests: Counter[str] = Counter()
+    hours: dict[datetime, list[int]] = {}
+    static = [0, 0]
+    not_found: Counter[str] = Counter()
+    server_errors: Counter[tuple[str, int]] = Counter()
+    referrers: Counter[str] = Counter()
+    hosts: Counter[str] = Counter()
+    cache: dict[tuple[str | None, str], list[int]] = {}
     for r in records:
         t: datetime = r["time"]
         if r["site"] not in sites or not lo <= t < hi:
             continue
         day = t.astimezone(PARIS).date().isoformat()
-        d = per_day.setdefault(day, {"day": day, **dict.fromkeys(
-            ("requests", "bytes", "visitors", "timed", *CLASSES, "hit_bytes", "miss_bytes", "pass_bytes",
-             "s1xx", "s2xx", "s3xx", "s4xx", "s5xx"), 0)})
+        d = per_day.setdefault(day, {"day": day, **dict.fromkeys(_DAY_KEYS, 0)})
         size = r.get("bytes") or 0
+        ua = r.get("user_agent") or ""
+        bot = describe(ua).bot
         cls = r.get("cache_class")
         cls = cls if cls in ("hit", "miss", "pass", "error") else "unknown"
         d["requests"] += 1
@@ -180,10 +436,16 @@ def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], fir
         d[cls] += 1
         if cls in ("hit", "miss", "pass"):
             d[f"{cls}_bytes"] += size
-        if r.get("status") is not None and 1 <= r["status"] // 100 <= 5:
-            d[f"s{r['status'] // 100}xx"] += 1
+        status = r.get("status")
+        if status is not None and 1 <= status // 100 <= 5:
+            d[f"s{status // 100}xx"] += 1
+        if bot:
+            d["bot_requests"] += 1
+            d["bot_bytes"] += size
         if r.get("client") is not None:
-            visitors.setdefault(day, set()).add((r["client"], r.get("user_agent") or ""))
+            visitors.setdefault(day, set()).add((r["client"], ua))
+            if bot:
+                bot_visitors.setdefault(day, set()).add((r["client"], ua))
         if r.get("time_taken_us") is not None:
             d["timed"] += 1
             taken.append(r["time_taken_us"])
@@ -191,8 +453,30 @@ def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], fir
         path = r.get("path") or ""
         paths[path] += 1
         path_bytes[path] += size
+        if is_static(path):
+            static[0] += 1
+            static[1] += size
+        if status == 404:
+            not_found[path] += 1
+        elif status is not None and 500 <= status < 600:
+            server_errors[path, status] += 1
+        ua_requests[ua] += 1
+        hour = hours.setdefault(t.astimezone(UTC).replace(minute=0, second=0, microsecond=0), [0, 0])
+        hour[0] += 1
+        hour[1] += size
+        ref = r.get("referer")
+        if ref is not None and ref not in NO_REFERRER:
+            host = referrer_host(ref)
+            if host != r["site"].translate(_LOWER):
+                referrers[ref] += 1
+                if host:
+                    hosts[host] += 1
+        c = cache.setdefault((r.get("cache_status"), cls), [0, 0])
+        c[0] += 1
+        c[1] += size
     for day, d in per_day.items():
         d["visitors"] = len(visitors.get(day, ()))
+        d["bot_visitors"] = len(bot_visitors.get(day, ()))
         values = sorted(day_taken.get(day, []))
         d.update(_quantile_keys([_exact_quantile(values, q) / 1_000_000 for q in QUANTILES] if values
                                 else [None] * 3))
@@ -203,4 +487,16 @@ def reference_stats(records: Iterable[dict[str, Any]], sites: Sequence[str], fir
     by_req = sorted(rows, key=lambda x: (-x["requests"], -x["bytes"], x["path"]))[:top]
     by_bytes = sorted(rows, key=lambda x: (-x["bytes"], -x["requests"], x["path"]))[:top]
     daily = [per_day[k] for k in sorted(per_day)]
-    return _shape(daily, quantiles, by_req, by_bytes, quarantined, sites, first, last)
+    _, extra = _agents(ua_requests, top)
+    errors = sorted(server_errors.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))[:top]
+    extra.update(
+        static=tuple(static),
+        **_hours({h: (n, b) for h, (n, b) in hours.items()}),
+        not_found=_ranked(not_found, top, "path"),
+        server_errors=[{"path": p, "status": s, "requests": n} for (p, s), n in errors],
+        referrers=_ranked(referrers, top, "referrer"),
+        referring_sites=_ranked(hosts, top, "host"),
+        cache_statuses=_cache_statuses((s, c, n, b) for (s, c), (n, b) in cache.items()),
+        previous=_reference_previous(records, sites, *_previous(first, last)),
+    )
+    return _shape(daily, quantiles, by_req, by_bytes, quarantined, sites, first, last, extra)
