@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 
 from reports import documents
+from reports.calendar import PARIS
 from reports.metrics import reference_stats
 from reports.qs import qs_report
 from reports.registers import DetectedBy, Impact, Incident
@@ -32,6 +36,152 @@ def records() -> list[dict[str, Any]]:
                         "status": 200 if i % 10 else 404, "bytes": 1000, "cache_class": "hit" if i % 4 else "miss",
                         "time_taken_us": 1000 * (i % 100)})
     return out
+
+
+# --- the data contract's panels (notes/issue12-contract.md), by hand from the records ----------
+# Until reports.metrics produces them, the tests add the new keys to reference_stats' output.
+
+UAS = ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+       "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+
+
+def rich_records(days: Iterable[date], site: str = SITE, scale: int = 1) -> list[dict[str, Any]]:
+    """Traffic with pages and static files, bots, referrers, 404s, 5xx and cache statuses on ``days``."""
+    out = []
+    for day in days:
+        k = day.toordinal() % 7
+        for i in range((600 + 40 * k) * scale):
+            hour = (8 + (i * 7) % 15) if i % 5 else (i // 5) % 24
+            t = datetime(day.year, day.month, day.day, hour, i % 60, tzinfo=PARIS).astimezone(UTC)
+            static = i % 3 == 0
+            status = 404 if i % 23 == 0 else 503 if i % 97 == 0 else 200
+            raw = ("TCP_HIT", "TCP_MISS", "TCP_REFRESH_HIT", None, "TCP_MISS", "TCP_HIT")[(i // 2) % 6]
+            out.append({"time": t, "site": site, "client": f"192.0.2.{i % 41}", "user_agent": UAS[i % 3],
+                        "path": (EVIL if i == 1 else f"/static/app{i % 4}.css" if static else f"/page/{i % 9}"),
+                        "status": status, "bytes": 180_000 + 9_000 * (i % 50) if static else 25_000,
+                        "cache_class": {"TCP_HIT": "hit", "TCP_REFRESH_HIT": "hit", "TCP_MISS": "miss",
+                                        None: None}[raw], "cache_status": raw,
+                        "referrer": ("https://www.google.com/", "https://www.service-public.fr/particuliers",
+                                     None, f"https://{site}/page/1")[i % 4],
+                        "rule": (("static-assets" if static else "html-pages")
+                                 if raw == "TCP_MISS" and i % 11 else None),
+                        "time_taken_us": 2_000 + 1_000 * (i % 400)})
+    return out
+
+
+def contract_panels(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE,
+                    expected: list[date] | None = None) -> dict[str, Any]:
+    """The contract's new keys of one site's stats, computed plainly from ``recs``."""
+    def bot(r: dict[str, Any]) -> bool:
+        return "bot" in r["user_agent"].lower()
+
+    def part(rs: list[dict[str, Any]]) -> dict[str, int]:
+        return {"requests": len(rs), "bytes": sum(r["bytes"] for r in rs),
+                "visitors": len({(r["time"].astimezone(PARIS).date(), r["client"], r["user_agent"]) for r in rs})}
+
+    hours = Counter(r["time"].astimezone(PARIS).hour for r in recs)
+    hour_bytes: Counter[int] = Counter()
+    slots: Counter[datetime] = Counter()
+    slot_bytes: Counter[datetime] = Counter()
+    for r in recs:
+        local = r["time"].astimezone(PARIS)
+        hour_bytes[local.hour] += r["bytes"]
+        slot = local.replace(minute=0, second=0, microsecond=0)
+        slots[slot] += 1
+        slot_bytes[slot] += r["bytes"]
+    peak_at = max(slots, key=lambda s: (slots[s], -s.timestamp())) if slots else None
+
+    def top(key: str, rs: Iterable[dict[str, Any]]) -> list[tuple[Any, int]]:
+        return sorted(Counter(r[key] for r in rs if r[key] is not None).items(), key=lambda x: (-x[1], str(x[0])))[:10]
+
+    def static(r: dict[str, Any]) -> bool:
+        return r["path"].endswith(".css")
+
+    cache = Counter((r["cache_status"], r["cache_class"] or "unknown") for r in recs)
+    cache_bytes: Counter[tuple[Any, str]] = Counter()
+    for r in recs:
+        cache_bytes[(r["cache_status"], r["cache_class"] or "unknown")] += r["bytes"]
+    misses = [r for r in recs if r["cache_class"] == "miss"]
+    rules = Counter(r["rule"] for r in misses if r["rule"])
+    rule_requests = Counter(r["rule"] for r in recs if r["rule"] is not None)
+    seen = {r["time"].astimezone(PARIS).date() for r in recs}
+    want = expected or [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    per_day_bots = Counter(r["time"].astimezone(PARIS).date().isoformat() for r in recs if bot(r))
+    return {
+        "audience": {"humans": part([r for r in recs if not bot(r)]), "bots": part([r for r in recs if bot(r)])},
+        "by_hour": [{"hour": h, "requests": hours[h], "bytes": hour_bytes[h]} for h in range(24)],
+        "peak": None if peak_at is None else {
+            "start": peak_at.isoformat(), "requests": slots[peak_at], "bytes": slot_bytes[peak_at],
+            "requests_per_s": slots[peak_at] / 3600, "mbit_per_s": slot_bytes[peak_at] * 8 / 3600 / 1e6},
+        "content": {"pages": {"requests": sum(not static(r) for r in recs),
+                              "bytes": sum(r["bytes"] for r in recs if not static(r))},
+                    "static": {"requests": sum(static(r) for r in recs),
+                               "bytes": sum(r["bytes"] for r in recs if static(r))}},
+        "not_found": [{"path": p, "requests": n} for p, n in top("path", (r for r in recs if r["status"] == 404))],
+        "server_errors": [{"path": p, "status": 503, "requests": n}
+                          for p, n in top("path", (r for r in recs if r["status"] >= 500))],
+        "referrers": [{"referrer": u, "requests": n} for u, n in top("referrer", recs)],
+        "referring_sites": sorted(({"host": h, "requests": n} for h, n in Counter(
+            re.sub(r"^https://([^/]+)/.*", r"\1", r["referrer"]) for r in recs if r["referrer"]).items()),
+            key=lambda x: -x["requests"]),
+        "browsers": [{"family": f, "requests": n} for f, n in Counter(
+            "Googlebot" if bot(r) else "Firefox" if "Firefox" in r["user_agent"] else "Chrome" for r in recs
+        ).most_common()],
+        "os": [{"family": f, "requests": n} for f, n in Counter(
+            "Other" if bot(r) else "Linux" if "Linux" in r["user_agent"] else "Windows" for r in recs).most_common()],
+        "cache_statuses": [{"status": s, "class": c, "requests": n, "bytes": cache_bytes[(s, c)]}
+                           for (s, c), n in cache.most_common()],
+        "previous": {"from": (first - (last - first) - timedelta(days=1)).isoformat(),
+                     "to": (first - timedelta(days=1)).isoformat(), "requests": len(recs) * 9 // 10,
+                     "bytes": sum(r["bytes"] for r in recs) * 11 // 10, "visitors": part(recs)["visitors"],
+                     "cdn_share": {"requests": 0.61, "bytes": 0.58}},
+        "misses_by_rule": {"rows": [{"rule": rule, "ttl_s": {"static-assets": 86400, "html-pages": 300}[rule],
+                                     "misses": n, "requests": rule_requests[rule]} for rule, n in rules.most_common()],
+                           "with_rule": sum(rules.values()), "without_rule": len(misses) - sum(rules.values())},
+        "coverage": {"expected_days": len(want), "days_with_logs": len(seen & set(want)),
+                     "first_day": min(seen).isoformat() if seen else None, "before_first_day": 0, "not_yet_due": 0,
+                     "missing_days": sorted(d.isoformat() for d in set(want) - seen),
+                     "last_file": {"name": f"{site}-{max(seen).isoformat()}.log.gz",
+                                   "received_at": datetime.combine(max(seen) + timedelta(days=1), datetime.min.time(),
+                                                                   tzinfo=PARIS).replace(hour=2, minute=10).isoformat()}
+                     if seen else None,
+                     "complete": seen >= set(want)},
+        "_day_bots": per_day_bots,
+    }
+
+
+def full_stats(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE) -> dict[str, Any]:
+    """reference_stats' output with every key of the contract."""
+    stats = reference_stats(recs, [site], first, last)
+    extra = contract_panels(recs, first, last, site)
+    bots = extra.pop("_day_bots")
+    for d in stats["days"]:
+        d["bot_requests"] = bots[d["day"]]
+        d["bot_visitors"] = len({(r["client"], r["user_agent"]) for r in recs
+                                 if r["time"].astimezone(PARIS).date().isoformat() == d["day"] and "bot" in r["user_agent"].lower()})
+        d["human_visitors"] = d["visitors"] - d["bot_visitors"]
+    return {**stats, **extra}
+
+
+# What stats held before the contract's keys (JSON written by older versions).
+OLD_KEYS = ("sites", "from", "to", "timezone", "requests", "bytes", "visitors", "cdn_share", "origin_requests",
+            "cache", "status", "time_taken", "top_paths", "quarantined", "days")
+OLD_DAY_KEYS = ("day", "requests", "bytes", "visitors", "timed", "hit", "miss", "pass", "error", "unknown",
+                "hit_bytes", "miss_bytes", "pass_bytes", "s1xx", "s2xx", "s3xx", "s4xx", "s5xx", "p50", "p90", "p99")
+
+
+def older_stats(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE) -> dict[str, Any]:
+    """reference_stats' figures as an older version wrote them: none of the contract's new keys."""
+    stats = reference_stats(recs, [site], first, last)
+    old = {k: v for k, v in stats.items() if k in OLD_KEYS}
+    old["days"] = [{k: v for k, v in d.items() if k in OLD_DAY_KEYS} for d in stats["days"]]
+    return old
+
+
+WEEK = [date(2026, 4, 6) + timedelta(days=k) for k in range(7)]
+APRIL = [date(2026, 4, 1) + timedelta(days=k) for k in range(30)]
+GAPPED_WEEK = [d for d in WEEK if d.day not in (8, 9)]  # logs of Wednesday 8 and Thursday 9 never came
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +205,15 @@ def test_html_french_escaped_accessible(weekly: dict[str, Any]) -> None:
     # 7 days of 1000..1006 requests = 7021, written the French way with a narrow no-break space
     assert "Requêtes</th><td>7\u202f021</td>" in html
     assert "lundi 6 avril 2026" in html and "Rapport hebdomadaire de trafic" in html
-    assert html.count('<svg role="img"') == 5 and '<title id="c0-time-t">Temps de réponse par jour (s)</title>' in html
+    assert html.count('<svg role="img"') == 5 + ("by_hour" in weekly["sites"][SITE])  # per day (+ per hour)
+    assert f'<title id="s1-time-t">Temps de réponse par jour — {SITE}</title>' in html
     assert 'scope="col"' in html and "<caption>" in html
-    # 75 % of the known-class requests are hits: "75,00 %" in French
-    assert "75,00\u00a0%" in html or "75,00\u202f%" in html
+    # 75 % of Monday's known-class requests are hits: "75,0 %" in French
+    assert "<td>75,0\u00a0%</td>" in html
+    assert "Volume servi</th><td>7,02\u202fMo</td>" in html  # 7,021,000 bytes, not "7 021 000"
     english = documents.render_html(weekly, "en")
     assert "Requests</th><td>7,021</td>" in english and "Monday, 6 April 2026" in english
+    assert "Data served</th><td>7.02 MB</td>" in english
 
 
 def test_csv_and_json_agree(weekly: dict[str, Any]) -> None:
@@ -97,14 +250,173 @@ def test_monthly_with_qs(tmp_path: Path) -> None:
     html = paths[0].read_text()
     for n in range(1, 8):
         assert f"QS-0{n}" in html
-    assert "INC-1" in html and "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
-    assert "non conforme" in html     # 1 h down: QS-02 fails
-    # 7 April: (86,400 − 3,600) / 86,400 = 95.8333 %; the 13-month history starts in April 2025
-    assert "95,8333\u00a0%" in html and "Disponibilité par jour" in html
-    assert "<th scope=\"row\">2025-04</th>" in html and "13 derniers mois" in html
+    # The QS section's wording is reports.qs_view's (tests/reports/test_qs.py); here: escaped, verdicts.
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "non conforme" in html     # QS-05: the provider's incident was never notified
+    assert 'class="verdict-fail' in html or 'class="fail"' in html
     rows = list(csv.DictReader(io.StringIO(paths[1].read_text())))
     q2 = [r for r in rows if r["metric"] == "QS-02"]
-    assert q2[0]["site"] == "*" and q2[0]["passed"] == "False"
+    assert q2[0]["site"] == "*" and q2[0]["passed"] != "True"  # down 1 h, and no probe: never a pass
     assert json.loads(paths[3].read_text())["qs"]["indicators"][2]["value"] == 1
     with pytest.raises(ValueError, match="format"):
         documents.write_documents(data, tmp_path, "m", ["pdf"])
+
+
+# --- readable: units, typography, both languages -------------------------------------------
+
+NB, NNB = "\u00a0", "\u202f"
+
+
+@pytest.mark.parametrize(("lang", "value", "text"), [
+    ("fr", 0, f"0{NB}octet"), ("fr", 999, f"999{NB}octets"), ("fr", 1000, f"1,00{NNB}ko"),
+    ("fr", 4_599_080_834, f"4,60{NNB}Go"), ("fr", 46_000_000, f"46,0{NNB}Mo"), ("fr", 460e9, f"460{NNB}Go"),
+    ("en", 1, "1 byte"), ("en", 4_599_080_834, "4.60 GB"), ("en", 12_300, "12.3 kB"), ("en", None, "—"),
+])
+def test_sizes_in_decimal_units(lang: str, value: int | None, text: str) -> None:
+    assert documents.Fmt(lang).size(value) == text
+
+
+def test_french_and_english_typography() -> None:
+    fr, en = documents.Fmt("fr"), documents.Fmt("en")
+    assert fr.day("2026-04-01") == "mercredi 1er avril 2026" and fr.day("2026-04-02") == "jeudi 2 avril 2026"
+    assert fr.day("2026-05-01", "long") == "1er mai 2026" and en.day("2026-04-01") == "Wednesday, 1 April 2026"
+    assert fr.moment("2026-04-13T18:54:00+00:00") == f"13 avril 2026 à 20{NB}h{NB}54"  # Paris time, CEST
+    assert en.moment("2026-04-13T18:54:00+00:00") == "13 April 2026 at 20:54"
+    assert [fr.count(n, "incidents") for n in (0, 1, 2)] == ["0 incident", "1 incident", "2 incidents"]
+    assert [en.count(n, "incidents") for n in (0, 1, 2)] == ["0 incidents", "1 incident", "2 incidents"]
+    assert "> " + fr.pct(0.9999, 2) == f"> 99,99{NB}%" and en.pct(0.9999, 2) == "99.99%"
+    assert fr.num(4_599_080_834) == f"4{NNB}599{NNB}080{NNB}834"
+    assert fr.days_list(["2026-04-08", "2026-04-07"]) == "mardi 7 et mercredi 8 avril 2026"
+    assert fr.days_list([f"2026-04-{d:02d}" for d in (1, 2, 3, 4, 30)]) == \
+        "du mercredi 1er au samedi 4 et jeudi 30 avril 2026"
+    assert en.days_list(["2026-04-30", "2026-05-01"]) == "Thursday 30 April and Friday 1 May 2026"
+    assert [fr.duration(s) for s in (45, 300, 16_200, 14_400, 93_600)] == \
+        [f"45{NB}s", f"5{NB}min", f"4{NB}h{NB}30", f"4{NB}h", f"1{NB}j{NB}2{NB}h"]
+    assert en.duration(16_200) == f"4{NB}h{NB}30{NB}min"
+    assert fr.period_name({"week": "2026-W15"}) == "semaine 15 de 2026" and en.period_name({"month": "2026-04"}) == "April 2026"
+
+
+# --- the contract's panels, metric choice, missing data -------------------------------------
+
+
+def site_section(html: str, n: int = 1, charts: bool = True) -> str:
+    """Site ``n``'s section, apostrophes unescaped; without the charts' SVG when ``charts`` is false."""
+    start = html.index(f'<section class="site" aria-labelledby="s{n}">')
+    section = html[start:html.index("</section>", start)].replace("&#39;", "'")
+    return section if charts else re.sub(r"<svg\b.*?</svg>", "<svg/>", section, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def full_week() -> dict[str, Any]:
+    return documents.weekly_data({SITE: full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])}, "2026-W15", GENERATED)
+
+
+def test_every_panel_of_the_contract(full_week: dict[str, Any]) -> None:
+    html = documents.render_html(full_week, "fr")
+    st = full_week["sites"][SITE]
+    section = site_section(html)
+    for heading in ("Couverture des journaux", "Comparaison avec la période précédente", "Humains et robots",
+                    "Trafic par heure de la journée", "Pages et fichiers statiques", "Statuts de cache",
+                    "Échecs de cache par règle", "Chemins les plus demandés", "Adresses les plus demandées en erreur 404",
+                    "Adresses les plus demandées en erreur serveur (5xx)", "Pages de provenance", "Sites de provenance",
+                    "Navigateurs", "Systèmes d'exploitation"):
+        assert f">{heading}</h3>" in section, heading
+    assert "non disponible" not in section and 'class="warning"' not in section
+    assert f"Robots</th><td>{documents.Fmt('fr').num(st['audience']['bots']['requests'])}</td>" in section
+    assert "Heure de pointe</strong>\u00a0: samedi 11 avril 2026, de 9\u00a0h\u00a000 à 10\u00a0h\u00a000" in section
+    assert "<code>TCP_REFRESH_HIT</code></th><td class=\"text\">servi par le cache (hit)</td>" in section
+    assert "(absent)</th>" in section  # a record without a cache status
+    assert "<code>static-assets</code></th><td>1\u00a0j</td>" in section  # the rule's TTL in words
+    assert "Journaux reçus pour 7 jours sur 7." in section
+    assert f"Dernier fichier reçu\u00a0: <code>{SITE}-2026-04-12.log.gz</code>, reçu le 13 avril 2026 à 2\u00a0h\u00a010." in section
+    assert "<td>503</td>" in section and "https://www.service-public.fr/particuliers" in section
+    assert "+11,1\u00a0%" in section and "−1,0\u00a0pt" in section  # previous period: requests ×0.9, share 61 %
+    english = site_section(documents.render_html(full_week, "en"))
+    assert ">Humans and bots</h3>" in english and ">Cache misses by rule</h3>" in english
+
+
+def test_absent_keys_read_not_available_never_zero() -> None:
+    """Stats written before the contract's keys existed: each panel says so, with the reason."""
+    older = older_stats(rich_records(WEEK), WEEK[0], WEEK[-1])
+    html = documents.render_html(documents.weekly_data({SITE: older}, "2026-W15", GENERATED), "fr")
+    section = site_section(html)
+    reason = "non disponible\u00a0: ces chiffres ne figurent pas dans les statistiques de cette période"
+    for key in ("coverage", "previous", "audience", "by-hour", "content", "cache_statuses", "misses_by_rule",
+                "not_found", "server_errors", "referrers", "referring_sites", "browsers", "os"):
+        heading = section.index(f'<h3 id="s1-{key}">')
+        assert reason in section[heading:heading + 400], key
+    assert "Humains</th>" not in section and "Requêtes de robots" not in section
+    english = site_section(documents.render_html(documents.weekly_data({SITE: older}, "2026-W15", GENERATED), "en"))
+    assert english.count("not available: these figures are not in this period's statistics") == 13
+
+
+def test_metric_choice_applies_to_every_part() -> None:
+    stats = full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])
+    data = documents.weekly_data({SITE: stats}, "2026-W15", GENERATED, show={SITE: ["requests"]})
+    section = site_section(documents.render_html(data, "fr"), charts=False)
+    for absent in ("Volume", "Visiteurs", "Part CDN", "2xx", "p50", "Statuts de cache", "Échecs de cache",
+                   "Chemins les plus demandés", "404", "Navigateurs", "Pages de provenance", "Temps de réponse",
+                   "Requêtes vers l'origine", "Lignes en quarantaine", "Statuts et temps de réponse par jour"):
+        assert absent not in section, absent
+    assert section.count("<svg/>") == 2  # requests per day and per hour
+    assert "<th scope=\"col\">Requêtes</th><th scope=\"col\">Requêtes de robots</th></tr>" in section
+    # Status alone: the per-day status table, its chart, the 404 and 5xx lists; no traffic table.
+    data = documents.weekly_data({SITE: stats}, "2026-W15", GENERATED, show={SITE: ["status"]})
+    section = site_section(documents.render_html(data, "fr"), charts=False)
+    assert 'id="s1-quality"' in section and 'id="s1-days"' not in section and "p50" not in section
+    assert ">Adresses les plus demandées en erreur 404</h3>" in section and "Humains et robots" not in section
+    assert section.count("<svg/>") == 1
+
+
+def test_missing_days_warned_and_not_drawn() -> None:
+    stats = full_stats(rich_records(GAPPED_WEEK), WEEK[0], WEEK[-1])
+    html = documents.render_html(documents.weekly_data({SITE: stats}, "2026-W15", GENERATED), "fr")
+    section = site_section(html)
+    # The warning comes first, right under the site's heading.
+    assert re.search(r'^<section[^>]*>\n<h2 id="s1">Trafic — www\.a\.gouv\.fr</h2>\n<p class="warning">'
+                     r"<strong>Attention</strong>\u00a0: journaux reçus pour 5 jours sur 7\u202f; 2 jours manquants\u00a0: "
+                     r"mercredi 8 et jeudi 9 avril 2026\.", section)
+    assert section.count("aucun journal pour ce jour") == 4  # two days × (traffic, statuses) tables
+    # The CDN-share line breaks over the gap: two pieces (6–7 and 10–12 April), no line across it.
+    share = section[section.index('id="s1-share-t"'):]
+    share = share[:share.index("</svg>")]
+    assert len(re.findall(r'class="line reactive nofill"', share)) == 2
+    assert "08/04\u00a0∅" in share and "Jours sans chiffre (∅), non tracés\u00a0: mercredi 8 et jeudi 9 avril 2026." in section
+    # No coverage figure at all (older stats): days without a record are said so, never drawn as 0.
+    older = older_stats(rich_records(GAPPED_WEEK), WEEK[0], WEEK[-1])
+    section = site_section(documents.render_html(documents.weekly_data({SITE: older}, "2026-W15", GENERATED), "fr"))
+    assert '<p class="warning"><strong>Attention</strong>\u00a0: aucun enregistrement pour mercredi 8 et jeudi 9 avril 2026.' in section
+    assert section.count("aucun enregistrement pour ce jour") == 4
+
+
+def test_charts_are_described_by_their_data_table(full_week: dict[str, Any]) -> None:
+    html = documents.render_html(full_week, "fr")
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    charts = re.findall(r'<svg role="img" aria-labelledby="([^"]+)" aria-describedby="([^"]+)"', html)
+    assert len(charts) == 6  # 5 per day, 1 per hour
+    for title, described in charts:
+        assert title in ids and described in ids
+        caption = html[html.index(f'<figcaption id="{described}">'):]
+        caption = caption[:caption.index("</figcaption>")]
+        link = re.search(r'<a class="chart-link" href="#([^"]+)">Données du graphique', caption)
+        assert link and link.group(1) in ids and f'<table id="{link.group(1)}">' in html
+    titles = re.findall(r'<title id="[^"]+-t">([^<]+)</title>', html)
+    assert titles and all(t.endswith(f"— {SITE}") for t in titles)
+    for unit in ("requêtes", "Mo", "%", "secondes"):  # the unit in each y axis' title
+        assert re.search(rf'class="title"[^>]*>{unit}</text>', html), unit
+    # Every y axis starts at 0.
+    for svg in re.findall(r"<svg role=\"img\".*?</svg>", html, flags=re.S):
+        axis = re.search(r'<g class="axis y[^"]*">(.*?)</g>\s*</g>', svg, flags=re.S)
+        assert axis and re.search(r">0(,0+)?</text>", axis.group(1))
+
+
+def test_monthly_site_section_and_print_stylesheet() -> None:
+    april = [d for d in APRIL if d.day not in (14, 15, 16)]
+    qs = qs_report(2026, 4, [SITE], [], [], [], as_of=datetime(2026, 6, 1, tzinfo=UTC))
+    data = documents.monthly_data({SITE: full_stats(rich_records(april), APRIL[0], APRIL[-1])}, qs, GENERATED)
+    html = documents.render_html(data, "fr")
+    assert "<title>Rapport mensuel de qualité de service — avril 2026</title>" in html
+    assert "du mercredi 1er avril 2026 au jeudi 30 avril 2026" in html
+    assert "3 jours manquants\u00a0: du mardi 14 au jeudi 16 avril 2026" in html
+    assert "@media print" in html and "break-before: page" in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
