@@ -31,11 +31,15 @@ purge. Any other address gets 403.
 Access log, exactly as written in the config (nginx joins the two strings)::
 
     log_format cdn '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-                   '"$http_referer" "$http_user_agent" "$host" $sent_http_x_cache $request_time';
+                   '"$http_referer" "$http_user_agent" "$host" $sent_http_x_cache $request_time '
+                   '"$sent_http_x_cache_rule"';
 
 that is NCSA combined followed by the host (lower-cased, without port, quoted), the
-cache status (HIT, MISS, PASS; ``-`` for answers nginx makes itself such as 403/404)
-and the time taken in **seconds with millisecond resolution**.
+cache status (HIT, MISS, PASS; ``-`` for answers nginx makes itself such as 403/404),
+the time taken in **seconds with millisecond resolution** and the id of the rule that
+decided, as sent in ``X-Cache-Rule`` (quoted; ``"-"`` when the site is off or nginx
+answered itself): ``logs ingest --format nginx-cdn`` reads it into the records' ``rule``,
+and lines written before it existed still parse with that format.
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ from cache_rules.targets.plan import (
 )
 
 LOG_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-              '"$http_referer" "$http_user_agent" "$host" $sent_http_x_cache $request_time')
+              '"$http_referer" "$http_user_agent" "$host" $sent_http_x_cache $request_time '
+              '"$sent_http_x_cache_rule"')
 PURGE_MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
 _TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+"
 _CACHEABLE = "200|203|204|300|301|302|304|307|308|404|410"

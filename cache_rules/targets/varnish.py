@@ -38,12 +38,17 @@ TABLE_LEAF records on a miss, and nothing on a hit.
 
 Access log: run ``varnishncsa -F`` with :data:`VARNISHNCSA_FORMAT`::
 
-    %h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D
+    %h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" %{X-Cache}o %D "%{X-Cache-Rule}o"
 
 that is NCSA combined (the request line spelt out: varnishncsa's ``%r`` would print
 an absolute URL with the host) followed by the Host header as sent (quoted), the cache status
-(HIT, MISS, PASS; ``-`` for PURGE/BAN and errors made by Varnish itself) and the time
-taken in **microseconds**.
+(HIT, MISS, PASS; ``-`` for PURGE/BAN and errors made by Varnish itself), the time
+taken in **microseconds** and the id of the rule that decided, as sent in ``X-Cache-Rule``
+(quoted; ``"-"`` when the site is off or Varnish answered itself): ``logs ingest --format
+varnishncsa-cdn`` reads it into the records' ``rule``, and lines written before it existed
+still parse with that format. The VCL also writes it to the shared log as
+``std.log("cdn-rule:" + id)``, so ``%{VCL_Log:cdn-rule}x`` gives the same id to an
+operator who strips the header from responses.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ from cache_rules.targets.plan import (
 )
 
 VARNISHNCSA_FORMAT = ('%h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
-                      '%{X-Cache}o %D')
+                      '%{X-Cache}o %D "%{X-Cache-Rule}o"')
 
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _PATH_SAFE = set(_UNRESERVED) | set("!$&'()*+,;=:@/")

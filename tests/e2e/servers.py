@@ -400,7 +400,8 @@ FROZEN_AT = "2031-04-25T23:00:00+02:00"  # inside the election-night window of t
 
 _LOG_LINE = re.compile(
     r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\S+) '
-    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<host>[^"]*)" (?P<cache>\S+) (?P<taken>[0-9.]+)$')
+    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<host>[^"]*)" (?P<cache>\S+) (?P<taken>[0-9.]+)'
+    r'(?: "(?P<rule>[^"]*)")?$')
 
 
 class EdgeSuite:
