@@ -22,9 +22,10 @@ from cdnctl.options import parse_at
 from cdnctl.output import console, emit_json, err_console, json_option
 from cdnctl.settings import Settings
 from reports import coverage as coverage_mod
-from reports import documents, metrics
+from reports import documents
 from reports import mail as mail_mod
 from reports import probe as probe_mod
+from reports.aggregates import period_stats
 from reports.calendar import PARIS, days, month_bounds, paris_iso, parse_month
 from reports.config import ConfigError, ReportConfig, load_config
 from reports.qs import MIN_COVERAGE, Observations, QsReport, RequestTimes, history_window, qs_report
@@ -570,7 +571,7 @@ def _ratio(value: float | None) -> str:
 def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last: date,
                          top: int = 10) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Statistics of the sites' hosts together, and each site's log coverage."""
-    data = metrics.stats(st.client, [h for sc in scopes for h in sc.hosts], first, last, top)
+    data = period_stats(st, [h for sc in scopes for h in sc.hosts], first, last, top)
     per_site = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
     data["coverage"] = coverage_mod.combined(per_site)
     return data, per_site
@@ -580,7 +581,7 @@ def _stats_by_site(st: Any, scopes: Sequence[SiteScope], first: date,
                    last: date) -> dict[str, dict[str, Any]]:
     """Each site's statistics with its coverage (the manifest read once for all sites)."""
     cov = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
-    return {sc.site: {**metrics.stats(st.client, list(sc.hosts), first, last), "coverage": cov[sc.site]}
+    return {sc.site: {**period_stats(st, list(sc.hosts), first, last), "coverage": cov[sc.site]}
             for sc in scopes}
 
 
@@ -637,7 +638,7 @@ def _render_stats(data: dict[str, Any], sites: list[str], first: date, last: dat
         *((("last file received", f"{last_file['name']} ({last_file['received_at'][:16]})"),)
           if last_file else ()),
         ("requests", f"{data['requests']:,}"), ("bytes", f"{data['bytes']:,}"),
-        ("visitors (client, user agent per day)", f"{data['visitors']:,}"),
+        ("visitors (client, user agent per day)", _count(data["visitors"])),
         ("CDN share, requests", _ratio(data["cdn_share"]["requests"])),
         ("CDN share, bytes", _ratio(data["cdn_share"]["bytes"])),
         ("origin requests (miss + pass)", f"{data['origin_requests']:,}"),
@@ -647,12 +648,22 @@ def _render_stats(data: dict[str, Any], sites: list[str], first: date, last: dat
     ):
         table.add_row(name, escape(value))
     console.print(table)
+    if data.get("unavailable"):
+        cutoff = data.get("raw_cutoff")
+        console.print(f"[yellow]from the daily aggregates[/] (raw records before {cutoff} are past the "
+                      f"retention): not available: {escape(', '.join(data['unavailable']))}")
+    if "top_paths" not in data:
+        return
     paths = Table(title=f"top {top} paths by requests")
     for col in ("path", "requests", "bytes"):
         paths.add_column(col, justify="left" if col == "path" else "right")
     for p in data["top_paths"]["by_requests"]:
         paths.add_row(escape(p["path"]), f"{p['requests']:,}", f"{p['bytes']:,}")
     console.print(paths)
+
+
+def _count(value: int | None) -> str:
+    return "not available" if value is None else f"{value:,}"
 
 
 # --- documents --------------------------------------------------------------------------

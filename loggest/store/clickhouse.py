@@ -360,7 +360,7 @@ class ClickHouseStore:
                    sumIf(ifNull(bytes, 0), cache_class = 'hit'),
                    sumIf(ifNull(bytes, 0), cache_class = 'miss'),
                    sumIf(ifNull(bytes, 0), cache_class = 'pass'),
-                   uniqExact(client, user_agent),
+                   uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL),  -- as reports.metrics
                    countIf(intDiv(status, 100) = 1), countIf(intDiv(status, 100) = 2),
                    countIf(intDiv(status, 100) = 3), countIf(intDiv(status, 100) = 4),
                    countIf(intDiv(status, 100) = 5),
