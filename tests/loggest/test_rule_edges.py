@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 import tests.e2e.test_nginx as e2e_nginx
 import tests.e2e.test_varnish as e2e_varnish
+from cache_rules.loader import load_policy_dir
 from cache_rules.targets import compile_policy
 from cache_rules.targets.nginx import LOG_FORMAT
 from cache_rules.targets.varnish import VARNISHNCSA_FORMAT
@@ -22,6 +24,8 @@ from cdnctl.cli import cli
 from loggest.formats import resolve_format
 from loggest.formats.model import Field
 from loggest.store import open_store
+from reports.calendar import PARIS
+from reports.misses import misses_by_rule
 from tests.e2e.conftest import origin, workdir_factory  # noqa: F401  (fixtures of the harness)
 from tests.e2e.servers import Edge, Origin, Varnish, encode_ct, require, write_policy
 
@@ -164,6 +168,16 @@ def test_log_lines_carry_the_rule_explain_gives(edge: tuple[str, Edge, Path], tm
     stored = ingest(tmp_path, lines, preset)
     assert {(p, r) for _s, p, r in stored} == {*want.items(), ("/nobody", None)} and len(stored) == len(lines)
     assert ingest(tmp_path, lines, spec) == stored
+    # and the report of misses by rule reads it, with each rule's TTL from the policy
+    with open_store(f"chdb://{tmp_path / 'store.chdb'}") as st:
+        today = datetime.now(PARIS).date()
+        report = misses_by_rule(st.client, [SITE, "www.rules.example.fr", "off.example.fr"],
+                                today - timedelta(days=1), today, load_policy_dir(policy_dir).require_valid())
+    # (the second request is a hit, or a miss when nginx had not finished storing the first)
+    assert {r["rule"]: (r["ttl_s"], r["miss"] > 0, r["pass"], r["requests"]) for r in report["rows"]} == {
+        "rl-page": (30, True, 0, 2), "rl-news-html": (30, True, 0, 2), "rl-news": (300, True, 0, 2),
+        "rl-images": (604800, True, 0, 2), "rl-default": (3600, True, 0, 2), "rl-admin": (0, False, 2, 2)}
+    assert (report["with_rule"], report["without_rule"], report["misses_without_rule"]) == (12, 2, 2)
     if engine == "varnish":   # the std.log copy of the id, for an operator who strips the header
         vcl_log = access_log(engine, server, VCL_LOG_FORMAT)
         assert ingest(tmp_path, vcl_log, "apache:" + readable(VCL_LOG_FORMAT)) == stored
