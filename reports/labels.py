@@ -88,7 +88,14 @@ LABELS: dict[str, dict[str, str]] = {
         "up": "hausse", "down": "baisse", "same": "stable", "points": "pt",
         "misses_by_rule": "Échecs de cache par règle", "rule": "Règle", "ttl": "Durée de cache (TTL)",
         "misses": "Échecs de cache", "miss_ratio": "Part d'échecs",
-        "rule_split": "{with_rule} attribués à une règle, {without_rule} sans identifiant de règle.",
+        "rule_requests": "Requêtes portant l'identifiant de la règle qui les a décidées\u00a0: "
+        "{with_rule}\u202f; sans identifiant\u00a0: {without_rule}.",
+        "rule_misses": "Échecs de cache attribués à une règle\u00a0: {with_rule}\u202f; sans règle\u00a0: "
+        "{without_rule}.",
+        "miss_col": "absents du cache (miss)", "pass_col": "non mis en cache (pass)",
+        "rule_gone": "règle absente de la politique actuelle", "override": "fenêtre",
+        "no_policy": "Durée de cache non indiquée\u00a0: la politique de cache n'a pas été fournie "
+        "au rapport.",
         "no_rule_logged": "aucun journal de la période ne porte l'identifiant de la règle de cache",
         "none_listed": "aucun", "empty": "rien à signaler pour la période",
         "no_records": "aucun enregistrement pour ce jour",
@@ -154,7 +161,12 @@ LABELS: dict[str, dict[str, str]] = {
         "up": "up", "down": "down", "same": "unchanged", "points": "pt",
         "misses_by_rule": "Cache misses by rule", "rule": "Rule", "ttl": "Cache time (TTL)",
         "misses": "Cache misses", "miss_ratio": "Miss share",
-        "rule_split": "{with_rule} attributed to a rule, {without_rule} without a rule id.",
+        "rule_requests": "Requests carrying the id of the rule that decided them: {with_rule}; without: "
+        "{without_rule}.",
+        "rule_misses": "Cache misses attributed to a rule: {with_rule}; without a rule: {without_rule}.",
+        "miss_col": "not in cache (miss)", "pass_col": "not cached (pass)",
+        "rule_gone": "rule not in the current policy", "override": "window",
+        "no_policy": "Cache time not given: the cache policy was not given to the report.",
         "no_rule_logged": "no log of the period carries the id of the cache rule",
         "none_listed": "none", "empty": "nothing to report for the period",
         "no_records": "no record for this day",

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from reports import documents
 from reports.calendar import PARIS
+from reports.coverage import day_coverage
 from reports.metrics import reference_stats
 from reports.qs import qs_report
 from reports.registers import DetectedBy, Impact, Incident
@@ -46,122 +46,76 @@ UAS = ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
 
 
-def rich_records(days: Iterable[date], site: str = SITE, scale: int = 1) -> list[dict[str, Any]]:
+def rich_records(days: Iterable[date], site: str = SITE, scale: float = 1) -> list[dict[str, Any]]:
     """Traffic with pages and static files, bots, referrers, 404s, 5xx and cache statuses on ``days``."""
     out = []
     for day in days:
         k = day.toordinal() % 7
-        for i in range((600 + 40 * k) * scale):
+        for i in range(int((600 + 40 * k) * scale)):
             hour = (8 + (i * 7) % 15) if i % 5 else (i // 5) % 24
             t = datetime(day.year, day.month, day.day, hour, i % 60, tzinfo=PARIS).astimezone(UTC)
             static = i % 3 == 0
             status = 404 if i % 23 == 0 else 503 if i % 97 == 0 else 200
-            raw = ("TCP_HIT", "TCP_MISS", "TCP_REFRESH_HIT", None, "TCP_MISS", "TCP_HIT")[(i // 2) % 6]
+            raw = ("TCP_HIT", "TCP_MISS", "TCP_REFRESH_HIT", None, "TCP_MISS", "TCP_PASS")[(i // 2) % 6]
             out.append({"time": t, "site": site, "client": f"192.0.2.{i % 41}", "user_agent": UAS[i % 3],
                         "path": (EVIL if i == 1 else f"/static/app{i % 4}.css" if static else f"/page/{i % 9}"),
                         "status": status, "bytes": 180_000 + 9_000 * (i % 50) if static else 25_000,
                         "cache_class": {"TCP_HIT": "hit", "TCP_REFRESH_HIT": "hit", "TCP_MISS": "miss",
-                                        None: None}[raw], "cache_status": raw,
-                        "referrer": ("https://www.google.com/", "https://www.service-public.fr/particuliers",
+                                        "TCP_PASS": "pass", None: None}[raw], "cache_status": raw,
+                        "referer": ("https://www.google.com/", "https://www.service-public.fr/particuliers",
                                      None, f"https://{site}/page/1")[i % 4],
                         "rule": (("static-assets" if static else "html-pages")
-                                 if raw == "TCP_MISS" and i % 11 else None),
+                                 if raw in ("TCP_MISS", "TCP_PASS") and i % 11 else None),
                         "time_taken_us": 2_000 + 1_000 * (i % 400)})
     return out
 
 
-def contract_panels(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE,
-                    expected: list[date] | None = None) -> dict[str, Any]:
-    """The contract's new keys of one site's stats, computed plainly from ``recs``."""
-    def bot(r: dict[str, Any]) -> bool:
-        return "bot" in r["user_agent"].lower()
+def misses_by_rule(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE) -> dict[str, Any]:
+    """The ``misses_by_rule`` entry (reports.misses' shape), counted plainly from ``recs``."""
+    lo, hi = (datetime.combine(d, datetime.min.time(), tzinfo=PARIS) for d in (first, last + timedelta(days=1)))
+    mine = [r for r in recs if r["site"] == site and lo <= r["time"] < hi]
+    ttl = {"static-assets": 86_400, "html-pages": 300}
+    rules = sorted({r["rule"] for r in mine if r["rule"]})
+    rows = []
+    for rule in rules:
+        rs = [r for r in mine if r["rule"] == rule]
+        miss = sum(r["cache_class"] == "miss" for r in rs)
+        passed = sum(r["cache_class"] == "pass" for r in rs)
+        rows.append({"site": site, "rule": rule, "rule_exists": True, "ttl_s": ttl[rule], "override": None,
+                     "misses": miss + passed, "miss": miss, "pass": passed, "requests": len(rs)})
+    rows.sort(key=lambda x: (-x["misses"], x["rule"]))
+    origin = [r for r in mine if r["cache_class"] in ("miss", "pass")]
+    return {"rows": rows, "with_rule": sum(r["rule"] is not None for r in mine),
+            "without_rule": sum(r["rule"] is None for r in mine),
+            "misses_with_rule": sum(r["rule"] is not None for r in origin),
+            "misses_without_rule": sum(r["rule"] is None for r in origin)}
 
-    def part(rs: list[dict[str, Any]]) -> dict[str, int]:
-        return {"requests": len(rs), "bytes": sum(r["bytes"] for r in rs),
-                "visitors": len({(r["time"].astimezone(PARIS).date(), r["client"], r["user_agent"]) for r in rs})}
 
-    hours = Counter(r["time"].astimezone(PARIS).hour for r in recs)
-    hour_bytes: Counter[int] = Counter()
-    slots: Counter[datetime] = Counter()
-    slot_bytes: Counter[datetime] = Counter()
-    for r in recs:
-        local = r["time"].astimezone(PARIS)
-        hour_bytes[local.hour] += r["bytes"]
-        slot = local.replace(minute=0, second=0, microsecond=0)
-        slots[slot] += 1
-        slot_bytes[slot] += r["bytes"]
-    peak_at = max(slots, key=lambda s: (slots[s], -s.timestamp())) if slots else None
+def coverage(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE) -> dict[str, Any]:
+    """The ``coverage`` entry (reports.coverage's shape): a day is covered when it has records here."""
+    seen = {r["time"].astimezone(PARIS).date() for r in recs if r["site"] == site}
+    period = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    have = seen & set(period)
+    last_day = max(have) if have else None
+    received = (None if last_day is None else
+                datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=PARIS).replace(hour=2, minute=10))
+    return {**day_coverage(have, period), "last_file": None if received is None else
+            {"name": f"{site}-{last_day}.log.gz", "received_at": received.isoformat()}}
 
-    def top(key: str, rs: Iterable[dict[str, Any]]) -> list[tuple[Any, int]]:
-        return sorted(Counter(r[key] for r in rs if r[key] is not None).items(), key=lambda x: (-x[1], str(x[0])))[:10]
 
-    def static(r: dict[str, Any]) -> bool:
-        return r["path"].endswith(".css")
-
-    cache = Counter((r["cache_status"], r["cache_class"] or "unknown") for r in recs)
-    cache_bytes: Counter[tuple[Any, str]] = Counter()
-    for r in recs:
-        cache_bytes[(r["cache_status"], r["cache_class"] or "unknown")] += r["bytes"]
-    misses = [r for r in recs if r["cache_class"] == "miss"]
-    rules = Counter(r["rule"] for r in misses if r["rule"])
-    rule_requests = Counter(r["rule"] for r in recs if r["rule"] is not None)
-    seen = {r["time"].astimezone(PARIS).date() for r in recs}
-    want = expected or [first + timedelta(days=k) for k in range((last - first).days + 1)]
-    per_day_bots = Counter(r["time"].astimezone(PARIS).date().isoformat() for r in recs if bot(r))
-    return {
-        "audience": {"humans": part([r for r in recs if not bot(r)]), "bots": part([r for r in recs if bot(r)])},
-        "by_hour": [{"hour": h, "requests": hours[h], "bytes": hour_bytes[h]} for h in range(24)],
-        "peak": None if peak_at is None else {
-            "start": peak_at.isoformat(), "requests": slots[peak_at], "bytes": slot_bytes[peak_at],
-            "requests_per_s": slots[peak_at] / 3600, "mbit_per_s": slot_bytes[peak_at] * 8 / 3600 / 1e6},
-        "content": {"pages": {"requests": sum(not static(r) for r in recs),
-                              "bytes": sum(r["bytes"] for r in recs if not static(r))},
-                    "static": {"requests": sum(static(r) for r in recs),
-                               "bytes": sum(r["bytes"] for r in recs if static(r))}},
-        "not_found": [{"path": p, "requests": n} for p, n in top("path", (r for r in recs if r["status"] == 404))],
-        "server_errors": [{"path": p, "status": 503, "requests": n}
-                          for p, n in top("path", (r for r in recs if r["status"] >= 500))],
-        "referrers": [{"referrer": u, "requests": n} for u, n in top("referrer", recs)],
-        "referring_sites": sorted(({"host": h, "requests": n} for h, n in Counter(
-            re.sub(r"^https://([^/]+)/.*", r"\1", r["referrer"]) for r in recs if r["referrer"]).items()),
-            key=lambda x: -x["requests"]),
-        "browsers": [{"family": f, "requests": n} for f, n in Counter(
-            "Googlebot" if bot(r) else "Firefox" if "Firefox" in r["user_agent"] else "Chrome" for r in recs
-        ).most_common()],
-        "os": [{"family": f, "requests": n} for f, n in Counter(
-            "Other" if bot(r) else "Linux" if "Linux" in r["user_agent"] else "Windows" for r in recs).most_common()],
-        "cache_statuses": [{"status": s, "class": c, "requests": n, "bytes": cache_bytes[(s, c)]}
-                           for (s, c), n in cache.most_common()],
-        "previous": {"from": (first - (last - first) - timedelta(days=1)).isoformat(),
-                     "to": (first - timedelta(days=1)).isoformat(), "requests": len(recs) * 9 // 10,
-                     "bytes": sum(r["bytes"] for r in recs) * 11 // 10, "visitors": part(recs)["visitors"],
-                     "cdn_share": {"requests": 0.61, "bytes": 0.58}},
-        "misses_by_rule": {"rows": [{"rule": rule, "ttl_s": {"static-assets": 86400, "html-pages": 300}[rule],
-                                     "misses": n, "requests": rule_requests[rule]} for rule, n in rules.most_common()],
-                           "with_rule": sum(rules.values()), "without_rule": len(misses) - sum(rules.values())},
-        "coverage": {"expected_days": len(want), "days_with_logs": len(seen & set(want)),
-                     "first_day": min(seen).isoformat() if seen else None, "before_first_day": 0, "not_yet_due": 0,
-                     "missing_days": sorted(d.isoformat() for d in set(want) - seen),
-                     "last_file": {"name": f"{site}-{max(seen).isoformat()}.log.gz",
-                                   "received_at": datetime.combine(max(seen) + timedelta(days=1), datetime.min.time(),
-                                                                   tzinfo=PARIS).replace(hour=2, minute=10).isoformat()}
-                     if seen else None,
-                     "complete": seen >= set(want)},
-        "_day_bots": per_day_bots,
-    }
+def with_previous(days: list[date], site: str = SITE) -> list[dict[str, Any]]:
+    """Records of ``days`` and, a little less busy, of as many days just before (the previous period)."""
+    span = (days[-1] - days[0]).days + 1 if days else 0
+    before = [days[0] - timedelta(days=span - k) for k in range(span)] if days else []
+    return rich_records(before, site, scale=0.9) + rich_records(days, site)
 
 
 def full_stats(recs: list[dict[str, Any]], first: date, last: date, site: str = SITE) -> dict[str, Any]:
-    """reference_stats' output with every key of the contract."""
+    """Every key of the data contract: reports.metrics' own, misses_by_rule and coverage added as
+    the CLI adds them (reports.misses, reports.coverage)."""
     stats = reference_stats(recs, [site], first, last)
-    extra = contract_panels(recs, first, last, site)
-    bots = extra.pop("_day_bots")
-    for d in stats["days"]:
-        d["bot_requests"] = bots[d["day"]]
-        d["bot_visitors"] = len({(r["client"], r["user_agent"]) for r in recs
-                                 if r["time"].astimezone(PARIS).date().isoformat() == d["day"] and "bot" in r["user_agent"].lower()})
-        d["human_visitors"] = d["visitors"] - d["bot_visitors"]
-    return {**stats, **extra}
+    return {**stats, "misses_by_rule": misses_by_rule(recs, first, last, site),
+            "coverage": coverage(recs, first, last, site)}
 
 
 # What stats held before the contract's keys (JSON written by older versions).
@@ -308,7 +262,7 @@ def site_section(html: str, n: int = 1, charts: bool = True) -> str:
 
 @pytest.fixture(scope="module")
 def full_week() -> dict[str, Any]:
-    return documents.weekly_data({SITE: full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])}, "2026-W15", GENERATED)
+    return documents.weekly_data({SITE: full_stats(with_previous(WEEK), WEEK[0], WEEK[-1])}, "2026-W15", GENERATED)
 
 
 def test_every_panel_of_the_contract(full_week: dict[str, Any]) -> None:
@@ -323,14 +277,20 @@ def test_every_panel_of_the_contract(full_week: dict[str, Any]) -> None:
         assert f">{heading}</h3>" in section, heading
     assert "non disponible" not in section and 'class="warning"' not in section
     assert f"Robots</th><td>{documents.Fmt('fr').num(st['audience']['bots']['requests'])}</td>" in section
-    assert "Heure de pointe</strong>\u00a0: samedi 11 avril 2026, de 9\u00a0h\u00a000 à 10\u00a0h\u00a000" in section
+    assert st["audience"]["bots"]["requests"] > 0 and "Googlebot" not in section  # bots are not browsers
+    fr, peak = documents.Fmt("fr"), datetime.fromisoformat(st["peak"]["start"])
+    assert (f"Heure de pointe</strong>\u00a0: {fr.day(peak.date().isoformat())}, de {peak.hour}\u00a0h\u00a000 "
+            f"à {peak.hour + 1}\u00a0h\u00a000, {fr.count(st['peak']['requests'], 'requests')}, soit ") in section
     assert "<code>TCP_REFRESH_HIT</code></th><td class=\"text\">servi par le cache (hit)</td>" in section
     assert "(absent)</th>" in section  # a record without a cache status
     assert "<code>static-assets</code></th><td>1\u00a0j</td>" in section  # the rule's TTL in words
     assert "Journaux reçus pour 7 jours sur 7." in section
     assert f"Dernier fichier reçu\u00a0: <code>{SITE}-2026-04-12.log.gz</code>, reçu le 13 avril 2026 à 2\u00a0h\u00a010." in section
     assert "<td>503</td>" in section and "https://www.service-public.fr/particuliers" in section
-    assert "+11,1\u00a0%" in section and "−1,0\u00a0pt" in section  # previous period: requests ×0.9, share 61 %
+    prev = st["previous"]
+    assert prev["requests"] and st["requests"] > prev["requests"]  # the week before had 0.9 × the traffic
+    assert f"<td>{fr.num(prev['requests'])}</td><td>+{fr.pct(st['requests'] / prev['requests'] - 1, 1)}</td>" in section
+    assert f"<td>{fr.points(st['cdn_share']['requests'], prev['cdn_share']['requests'])}</td>" in section
     english = site_section(documents.render_html(full_week, "en"))
     assert ">Humans and bots</h3>" in english and ">Cache misses by rule</h3>" in english
 
@@ -351,7 +311,7 @@ def test_absent_keys_read_not_available_never_zero() -> None:
 
 
 def test_metric_choice_applies_to_every_part() -> None:
-    stats = full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])
+    stats = full_stats(with_previous(WEEK), WEEK[0], WEEK[-1])
     data = documents.weekly_data({SITE: stats}, "2026-W15", GENERATED, show={SITE: ["requests"]})
     section = site_section(documents.render_html(data, "fr"), charts=False)
     for absent in ("Volume", "Visiteurs", "Part CDN", "2xx", "p50", "Statuts de cache", "Échecs de cache",
@@ -369,7 +329,7 @@ def test_metric_choice_applies_to_every_part() -> None:
 
 
 def test_missing_days_warned_and_not_drawn() -> None:
-    stats = full_stats(rich_records(GAPPED_WEEK), WEEK[0], WEEK[-1])
+    stats = full_stats(with_previous(GAPPED_WEEK), WEEK[0], WEEK[-1])
     html = documents.render_html(documents.weekly_data({SITE: stats}, "2026-W15", GENERATED), "fr")
     section = site_section(html)
     # The warning comes first, right under the site's heading.
@@ -413,7 +373,7 @@ def test_charts_are_described_by_their_data_table(full_week: dict[str, Any]) -> 
 def test_monthly_site_section_and_print_stylesheet() -> None:
     april = [d for d in APRIL if d.day not in (14, 15, 16)]
     qs = qs_report(2026, 4, [SITE], [], [], [], as_of=datetime(2026, 6, 1, tzinfo=UTC))
-    data = documents.monthly_data({SITE: full_stats(rich_records(april), APRIL[0], APRIL[-1])}, qs, GENERATED)
+    data = documents.monthly_data({SITE: full_stats(with_previous(april), APRIL[0], APRIL[-1])}, qs, GENERATED)
     html = documents.render_html(data, "fr")
     assert "<title>Rapport mensuel de qualité de service — avril 2026</title>" in html
     assert "du mercredi 1er avril 2026 au jeudi 30 avril 2026" in html
