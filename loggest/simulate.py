@@ -9,7 +9,9 @@ statistics computed from these logs (CDN share, origin requests) are the ones th
 policy would give, and an election-night window shows up as a burst of short TTLs.
 
 Output is the ``nginx-cdn`` format cdnctl's nginx edges write (combined + host, cache
-status, time taken). Deterministic for a given seed. Pure: no I/O here.
+status, time taken; with ``rules=True`` also the id of the rule that decided, quoted, as
+the edges now log it, so that misses can be reported by rule). Deterministic for a given
+seed, with or without the rule ids. Pure: no I/O here.
 """
 
 from __future__ import annotations
@@ -88,9 +90,11 @@ def catalogue(site: SitePolicy, rng: random.Random, per_directory: int = 6) -> l
 
 
 def simulate(policy: Policy, start: date, days: int, requests_per_day: int, seed: int = 2027,
-             sites: list[str] | None = None) -> Iterator[tuple[datetime, str, str]]:
+             sites: list[str] | None = None, rules: bool = False) -> Iterator[tuple[datetime, str, str]]:
     """(instant in Paris time, log line, the response's Content-Type) of every request, in
-    time order per site and day. The type is not in the log format; it is given for checks."""
+    time order per site and day. The type is not in the log format; it is given for checks.
+    ``rules``: each line ends with the winning rule id (``"-"`` when the site is off), the
+    lines being otherwise the same."""
     rng = random.Random(seed)
     chosen = [policy.sites[s] for s in (sites or sorted(policy.sites))]
     clients = [f"{rng.choice(('192.0.2', '198.51.100', '203.0.113'))}.{rng.randrange(1, 255)}"
@@ -111,12 +115,14 @@ def simulate(policy: Policy, start: date, days: int, requests_per_day: int, seed
                 # Aware arithmetic on the wall clock, then normalised: right on DST days too.
                 when = (midnight + timedelta(seconds=second)).astimezone(PARIS)
                 res = rng.choices(resources, cum_weights=zipf)[0]
-                yield when, _line(rng, site, res, when, resolver, fetched, clients), res.content_type
+                line, rule = _line(rng, site, res, when, resolver, fetched, clients)
+                yield when, (line + f' "{rule or "-"}"' if rules else line), res.content_type
 
 
 def _line(rng: random.Random, site: SitePolicy, res: Resource, when: datetime, resolver: SiteResolver,
-          fetched: dict[str, datetime], clients: list[str]) -> str:
+          fetched: dict[str, datetime], clients: list[str]) -> tuple[str, str | None]:
     decision = resolver.decide(res.path, res.content_type, when)
+    rule = decision.rule.id if decision.enabled and decision.rule is not None else None
     if not decision.cache:
         status_cache = "BYPASS"
     else:
@@ -135,4 +141,4 @@ def _line(rng: random.Random, site: SitePolicy, res: Resource, when: datetime, r
     referer = "-" if rng.random() < 0.4 else f"https://{site.site}/"
     stamp = when.strftime("%d/%b/%Y:%H:%M:%S %z")
     return (f'{rng.choice(clients)} - - [{stamp}] "GET {res.path} HTTP/1.1" {status} {size} '
-            f'"{referer}" "{rng.choice(AGENTS)}" "{site.site}" {status_cache} {taken:.3f}')
+            f'"{referer}" "{rng.choice(AGENTS)}" "{site.site}" {status_cache} {taken:.3f}'), rule
