@@ -139,7 +139,8 @@ def _axis(largest: float | None, fixed: tuple[float, float] | None = None) -> tu
 
 def _chart(kind: Any, fmt: Fmt, title: str, y_title: str, x_labels: Sequence[str],
            series: Sequence[tuple[str, Sequence[float | None]]], colors: Sequence[str] = (_BLUE,),
-           fixed: tuple[float, float] | None = None, stacked: bool = False) -> Any:
+           fixed: tuple[float, float] | None = None, stacked: bool = False,
+           x_title: str | None = None) -> Any:
     """A pygal chart whose y axis starts at 0 and says its unit; ``None`` values are not drawn."""
     from pygal.style import Style
 
@@ -153,11 +154,12 @@ def _chart(kind: Any, fmt: Fmt, title: str, y_title: str, x_labels: Sequence[str
                   foreground="#161616", foreground_strong="#161616", foreground_subtle="#767676",
                   opacity=".9", opacity_hover=".9",
                   title_font_size=14, label_font_size=11, major_label_font_size=11, legend_font_size=11)
-    c = kind(width=700, height=280, title=title, y_title=y_title, style=style, js=[],
-             disable_xml_declaration=True, x_label_rotation=30 if len(x_labels) > 12 else 0,
+    c = kind(width=700, height=280, title=title, y_title=y_title, x_title=x_title, style=style, js=[],
+             disable_xml_declaration=True, x_label_rotation=30 if sum(map(len, x_labels)) * 7 > 600 else 0,
              show_legend=len(series) > 1, legend_at_bottom=True, legend_at_bottom_columns=5,
              range=(labels[0], labels[-1]), y_labels=labels, include_x_axis=True, allow_interruptions=True,
-             value_formatter=lambda v: fmt.num(v, decimals), no_data_text=fmt.t["not_available"])
+             value_formatter=lambda v: fmt.num(v, decimals), no_data_text=fmt.t["not_available"],
+             truncate_label=-1)
     c.x_labels = list(x_labels)
     for name, values in series:
         c.add(name, list(values))
@@ -269,9 +271,19 @@ class SiteView:
         import pygal
 
         f, t, site = self.f, self.f.t, self.site
-        # A day without a figure is marked on the axis too (∅), not only left blank.
+        # A day without a figure is marked on the axis too (∅), not only left blank. A month's days are
+        # numbered, the month said once in the axis title.
+        days = [c["day"] for c in self.calendar]
+        month = len(days) > 14
         pattern = "dd/MM" if f.lang == "fr" else "dd MMM"
-        labels = [f.day(c["day"], pattern) + ("\u00a0∅" if c["row"] is None else "") for c in self.calendar]
+        # (A month's ∅ stands alone: a day number beside it would overlap its neighbours.)
+        labels = [("∅" if c["row"] is None else str(int(c["day"][8:]))) if month else
+                  f.day(c["day"], pattern) + ("\u00a0∅" if c["row"] is None else "") for c in self.calendar]
+        x_title = None
+        if month:
+            x_title = f.day(days[0], "LLLL y")
+            if days[-1][:7] != days[0][:7]:
+                x_title = f"{f.day(days[0], 'LLLL')} – {f.day(days[-1], 'LLLL y')}"
         rows = [c["row"] for c in self.calendar]
         out: list[dict[str, Any]] = []
 
@@ -287,23 +299,24 @@ class SiteView:
         if not any(r for r in rows):
             return out
         req = _chart(pygal.Bar, f, f"{t['chart_requests']} — {site}", t["unit_requests"], labels,
-                     [(t["requests"], [r["requests"] if r else None for r in rows])])
+                     [(t["requests"], [r["requests"] if r else None for r in rows])], x_title=x_title)
         add("requests", "req", req, traffic, t["days_traffic"])
         size = _chart(pygal.Bar, f, f"{t['chart_bytes']} — {site}", f.unit_symbol(self.day_unit), labels,
-                      [(t["volume"], [r["bytes"] / self.day_div if r else None for r in rows])])
+                      [(t["volume"], [r["bytes"] / self.day_div if r else None for r in rows])],
+                      x_title=x_title)
         add("bytes", "bytes", size, traffic, t["days_traffic"])
         shares = [self.day_share(r) if r else None for r in rows]
         share = _chart(pygal.Line, f, f"{t['chart_share']} — {site}", t["unit_percent"], labels,
                        [(t["cdn_share_requests"], [None if s is None else 100 * s for s in shares])],
-                       fixed=(0, 100))
+                       fixed=(0, 100), x_title=x_title)
         add("cdn_share", "share", share, traffic, t["days_traffic"])
         status = _chart(pygal.StackedBar, f, f"{t['chart_status']} — {site}", t["unit_requests"], labels,
                         [(f"{n}xx", [r[f"s{n}xx"] if r else None for r in rows]) for n in range(1, 6)],
-                        colors=_STATUS_COLORS, stacked=True)
+                        colors=_STATUS_COLORS, stacked=True, x_title=x_title)
         add("status", "status", status, quality, t["days_quality"])
         times = _chart(pygal.Line, f, f"{t['chart_time']} — {site}", t["unit_seconds"], labels,
                        [(p, [r[p] if r else None for r in rows]) for p in ("p50", "p90", "p99")],
-                       colors=(_BLUE, "#0063cb", "#6a6af4"))
+                       colors=(_BLUE, "#0063cb", "#6a6af4"), x_title=x_title)
         add("time_taken", "time", times, quality, t["days_quality"])
         hours = self.st.get("by_hour")
         if hours and self.shows("by_hour"):

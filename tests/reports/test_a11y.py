@@ -330,6 +330,8 @@ def test_print_stylesheet(browser: Chromium, tmp_path: Path) -> None:
     browser.open(page.as_uri())
     browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
     assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") == "none"
-    assert browser.evaluate("getComputedStyle(document.querySelectorAll('section.site')[1]).breakBefore") == "page"
+    sites = "document.querySelectorAll('section.site')"
+    assert browser.evaluate(f"getComputedStyle({sites}[0]).breakBefore") == "auto"  # the first under the title
+    assert browser.evaluate(f"getComputedStyle({sites}[1]).breakBefore") == "page"  # each other site on a new page
     browser.send("Emulation.setEmulatedMedia", {"media": ""}, session=True)
     assert browser.evaluate("getComputedStyle(document.querySelector('nav')).display") != "none"
