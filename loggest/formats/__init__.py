@@ -24,10 +24,12 @@ PRESETS: dict[str, tuple[str, str, str]] = {
     "varnishncsa": ("apache", '%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i"',
                     "varnishncsa default format"),
     "varnishncsa-cdn": ("apache", '%h %l %u %t "%r" %s %b "%{Referer}i" "%{User-agent}i" "%{Host}i" '
-                        '%{Varnish:handling}x %D', "varnishncsa as cdnctl's Varnish edges log"),
+                        '%{Varnish:handling}x %D',
+                        "varnishncsa as cdnctl's Varnish edges log (the quoted rule id last, optional)"),
     "nginx-cdn": ("nginx", '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
                   '"$http_referer" "$http_user_agent" "$host" $upstream_cache_status $request_time',
-                  "nginx as cdnctl's nginx edges log (combined + host, cache status, time taken)"),
+                  "nginx as cdnctl's nginx edges log (combined + host, cache status, time taken, the quoted "
+                  "rule id last, optional)"),
     "w3c": ("w3c", "", "W3C extended log file (#Fields: directive; IIS, Oracle Web Cache, others)"),
     "cloudfront": ("cloudfront", "", "Amazon CloudFront standard logs (W3C, tab-separated)"),
 }

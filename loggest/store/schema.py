@@ -1,7 +1,8 @@
 """The ClickHouse schema, versioned: each migration is applied once, in order.
 
 ``records``: one row per valid log line, partitioned by month, ordered for per-site time
-queries, TTL-deleted after the raw retention (default 13 months, at least 6).
+queries, TTL-deleted after the raw retention (default 13 months, at least 6); since v4 with
+the id of the policy rule that decided, when the log line carries it (``rule``).
 ``quarantine``: unparseable lines (file, line number, reason, raw text).
 ``files``: the manifest — one row per file content (sha256), latest version wins.
 ``daily``: per site and Europe/Paris day aggregates, recomputed from ``records`` when a
