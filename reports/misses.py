@@ -53,7 +53,15 @@ def misses_by_rule(client: Any, sites: Sequence[str], first: date, last: date, p
                    top: int = 10) -> dict[str, Any]:
     """Origin requests (miss + pass) of ``sites`` over Paris days ``first``..``last`` by the
     rule that decided them, the ``top`` rules with the most first, each with its TTL in
-    ``policy``. ``client`` is a clickhouse-connect client of the log store."""
+    ``policy``. ``client`` is a clickhouse-connect client of the log store.
+
+    → ``{"rows": [{"site", "rule", "rule_exists", "ttl_s", "override", "misses", "miss",
+    "pass", "requests"}], "with_rule", "without_rule", "misses_with_rule",
+    "misses_without_rule"}``: ``requests`` are all the rule's requests (hits too), so
+    ``misses / requests`` is its share sent to the origin; ``override`` is the reason of the
+    window holding the rule (None: a regular rule); ``with_rule``/``without_rule`` count
+    requests with and without a logged rule id over the whole period, not only the rows
+    shown (a rule with no miss is not a row)."""
     sql, params = statement(sites, first, last)
     groups = [(str(s), None if r is None else str(r), int(m), int(p), int(n))
               for s, r, m, p, n in client.query(sql, parameters=params).result_rows]
