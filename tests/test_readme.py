@@ -1,8 +1,9 @@
 """The README stays true: its Quick start is what CI runs, and its `cdnctl` commands work.
 
 Every line starting with `cdnctl ` inside a ```sh block is run (through click, from the
-repository root, with a private data directory) and must exit 0. Blocks in other
-languages (```text, ```bash) are illustrations and are not run.
+repository root, with a private data directory, so an empty store) and must exit 0, or
+the code its comment announces (`# exit 3: …`). Blocks in other languages (```text,
+```bash) are illustrations and are not run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert ".venv/bin/python -m pytest" in ci and '"$rc" -eq 5' in ci
 
 
+def expected_codes(block: str) -> dict[str, int]:
+    joined = re.sub(r"\\\n\s*", " ", block)
+    out = {}
+    for ln in joined.splitlines():
+        m = re.search(r" #\s*exit (\d+)", ln)
+        out[ln.split(" #")[0].strip()] = int(m.group(1)) if m else 0
+    return out
+
+
+EXPECTED = {c: code for b in sh_blocks(README) for c, code in expected_codes(b).items()}
 README_COMMANDS = [c for b in sh_blocks(README) for c in commands(b) if c.startswith("cdnctl ")]
 
 
@@ -56,4 +67,5 @@ def test_readme_command_runs(command: str, monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     result = CliRunner().invoke(cli, shlex.split(command)[1:])
-    assert result.exit_code == 0, f"{command}\n{result.output}"
+    assert result.exit_code == EXPECTED.get(command, 0), f"{command}\n{result.output}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
