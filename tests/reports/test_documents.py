@@ -340,7 +340,8 @@ def test_missing_days_warned_and_not_drawn() -> None:
     # The CDN-share line breaks over the gap: two pieces (6–7 and 10–12 April), no line across it.
     share = section[section.index('id="s1-share-t"'):]
     share = share[:share.index("</svg>")]
-    assert len(re.findall(r'class="line reactive nofill"', share)) == 2
+    assert len(re.findall(r'<polyline class="series-line"', share)) == 2
+    assert share.count('class="blank"') == 2  # the two days shaded behind the plot
     assert "08/04\u00a0∅" in share and "Jours sans chiffre (∅), non tracés\u00a0: mercredi 8 et jeudi 9 avril 2026." in section
     # No coverage figure at all (older stats): days without a record are said so, never drawn as 0.
     older = older_stats(rich_records(GAPPED_WEEK), WEEK[0], WEEK[-1])
@@ -363,11 +364,45 @@ def test_charts_are_described_by_their_data_table(full_week: dict[str, Any]) -> 
     titles = re.findall(r'<title id="[^"]+-t">([^<]+)</title>', html)
     assert titles and all(t.endswith(f"— {SITE}") for t in titles)
     for unit in ("requêtes", "Mo", "%", "secondes"):  # the unit in each y axis' title
-        assert re.search(rf'class="title"[^>]*>{unit}</text>', html), unit
+        assert re.search(rf'class="axis-title">{unit}</text>', html), unit
     # Every y axis starts at 0.
     for svg in re.findall(r"<svg role=\"img\".*?</svg>", html, flags=re.S):
-        axis = re.search(r'<g class="axis y[^"]*">(.*?)</g>\s*</g>', svg, flags=re.S)
-        assert axis and re.search(r">0(,0+)?</text>", axis.group(1))
+        axis = re.search(r'<g class="y-axis">(.*?)</g>', svg, flags=re.S)
+        assert axis and re.search(r'class="tick">0(,0+)?</text>', axis.group(1))
+
+
+def test_chart_svg() -> None:
+    fr = documents.Fmt("fr")
+    bars = documents.svg_chart("c", "bar", fr, "Requêtes <b> — x", "requêtes", ["a", "b", "c"],
+                               [documents.Series("r", [10, None, 0])], blank=[False, True, False])
+    assert bars.count("<rect") == 2  # one bar (None and 0 have none) and the blank day's shade
+    assert "Requêtes &lt;b&gt; — x" in bars and "<b>" not in bars and "<script" not in bars
+    assert [t for t in re.findall(r'class="tick">([^<]*)<', bars)][:3] == ["0", "2", "4"]  # 0..10 by 2
+    line = documents.svg_chart("l", "line", fr, "t", "%", list("abcde"),
+                               [documents.Series("p", [1, 2, None, 4, 5]), documents.Series("q", [1, None, 3, None, 5])],
+                               fixed=(0, 100))
+    assert line.count('<polyline class="series-line"') == 2  # p: a–b and d–e; q has no two points in a row
+    assert 'class="legend"' in line and ">100</text>" in line
+    stacked = documents.svg_chart("s", "stacked", fr, "t", "n", ["a"],
+                                  [documents.Series("x", [3]), documents.Series("y", [5], pattern="hatch")])
+    assert 'id="s-p1"' in stacked and 'fill="url(#s-p1)"' in stacked and ">8</text>" in stacked  # 3 + 5 stacked
+
+
+def test_numbers_as_babel_formats_them() -> None:
+    import random
+
+    from babel.numbers import format_decimal, format_percent
+
+    rng = random.Random(12)
+    for lang, locale, percent in (("fr", "fr_FR", "\u00a0%"), ("en", "en_GB", "%")):
+        f = documents.Fmt(lang)
+        for _ in range(2000):
+            value = rng.choice([rng.uniform(-1e7, 1e7), rng.randint(-10**9, 10**9), round(rng.uniform(0, 10), 3)])
+            digits = rng.randint(0, 4)
+            pattern = "#,##0" + ("." + "0" * digits if digits else "")
+            assert f.num(value, digits) == format_decimal(value, format=pattern, locale=locale)
+            ratio = rng.random()
+            assert f.pct(ratio, digits) == format_percent(ratio, format=pattern + percent, locale=locale)
 
 
 def test_monthly_site_section_and_print_stylesheet() -> None:
