@@ -16,6 +16,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from cache_rules.model import Policy
 from cdnctl.commands.logs import opened, store_option
 from cdnctl.errors import CdnctlError, Exit
 from cdnctl.options import parse_at
@@ -28,6 +29,7 @@ from reports import probe as probe_mod
 from reports.aggregates import period_stats
 from reports.calendar import PARIS, days, month_bounds, paris_iso, parse_month
 from reports.config import ConfigError, ReportConfig, load_config
+from reports.misses import misses_by_rule
 from reports.qs import MIN_COVERAGE, Observations, QsReport, RequestTimes, history_window, qs_report
 from reports.registers import (
     CHANGES,
@@ -333,16 +335,21 @@ def report() -> None:
     """Reports: traffic statistics and the monthly quality indicators (QS-01..QS-07)."""
 
 
-def _policy_aliases(settings: Settings | None) -> dict[str, tuple[str, ...]]:
+def _policy(settings: Settings | None) -> Policy | None:
     # The policy directory, when there is one, names sites that had no incident at all
-    # (they still count in the overall availability) and their aliases.
+    # (they still count in the overall availability), their aliases and the rules' TTLs.
     if settings is None or not Path(settings.policy_dir).is_dir():
-        return {}
+        return None
     try:
         result = settings.load()
     except CdnctlError:
-        return {}
-    return {s: p.aliases for s, p in sorted(result.policy.sites.items())} if result.ok else {}
+        return None
+    return result.policy if result.ok else None
+
+
+def _policy_aliases(settings: Settings | None) -> dict[str, tuple[str, ...]]:
+    policy = _policy(settings)
+    return {} if policy is None else {s: p.aliases for s, p in sorted(policy.sites.items())}
 
 
 def _policy_sites(settings: Settings | None) -> list[str]:
@@ -568,20 +575,29 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %"
 
 
-def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last: date,
-                         top: int = 10) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _with_misses(data: dict[str, Any], st: Any, hosts: list[str], first: date, last: date,
+                 policy: Policy | None) -> dict[str, Any]:
+    if data.get("source") == "records":   # the rule of each request is in the raw records only
+        data["misses_by_rule"] = misses_by_rule(st.client, hosts, first, last, policy)
+    return data
+
+
+def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last: date, top: int = 10,
+                         policy: Policy | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Statistics of the sites' hosts together, and each site's log coverage."""
-    data = period_stats(st, [h for sc in scopes for h in sc.hosts], first, last, top)
+    hosts = [h for sc in scopes for h in sc.hosts]
+    data = _with_misses(period_stats(st, hosts, first, last, top), st, hosts, first, last, policy)
     per_site = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
     data["coverage"] = coverage_mod.combined(per_site)
     return data, per_site
 
 
-def _stats_by_site(st: Any, scopes: Sequence[SiteScope], first: date,
-                   last: date) -> dict[str, dict[str, Any]]:
+def _stats_by_site(st: Any, scopes: Sequence[SiteScope], first: date, last: date,
+                   policy: Policy | None = None) -> dict[str, dict[str, Any]]:
     """Each site's statistics with its coverage (the manifest read once for all sites)."""
     cov = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
-    return {sc.site: {**period_stats(st, list(sc.hosts), first, last), "coverage": cov[sc.site]}
+    return {sc.site: {**_with_misses(period_stats(st, list(sc.hosts), first, last), st, list(sc.hosts), first,
+                                     last, policy), "coverage": cov[sc.site]}
             for sc in scopes}
 
 
@@ -615,7 +631,7 @@ def report_stats(settings: Settings | None, sites: tuple[str, ...], day_from: st
         raise CdnctlError(f"--to {last} is before --from {first}", Exit.USAGE)
     with opened(store) as st:
         scopes = _scopes(settings, sites, _hosts_with_data(st))
-        data, _per_site = _stats_with_coverage(st, scopes, first, last, top)
+        data, _per_site = _stats_with_coverage(st, scopes, first, last, top, _policy(settings))
     missing = _missing_warning(data["coverage"], as_json)
     if as_json:
         emit_json(data)
@@ -764,7 +780,7 @@ def report_weekly(settings: Settings | None, sites: tuple[str, ...], week: str, 
     chosen = _formats(formats)
     with opened(store) as st:
         scopes = _scopes(settings, sites, _hosts_with_data(st))
-        by_site = _stats_by_site(st, scopes, first, last)
+        by_site = _stats_by_site(st, scopes, first, last, _policy(settings))
     names = list(by_site)
     data = documents.weekly_data(by_site, week, datetime.now(UTC),
                                  show={s: cfg.for_site(s).metrics for s in names})
@@ -820,7 +836,7 @@ def report_monthly(settings: Settings | None, month: str, as_of: str | None, out
                        | {h for h in hosts if h not in fold})
         scopes = _scopes(settings, sites, hosts | set(sites))
         sites = [sc.site for sc in scopes]
-        by_site = _stats_by_site(logs, scopes, first, last)
+        by_site = _stats_by_site(logs, scopes, first, last, _policy(settings))
     result = qs_report(year, mon, sites, *data, times=times, as_of=when, seen=seen,
                        min_coverage=min_coverage / 100)
     doc = documents.monthly_data(by_site, result, datetime.now(UTC))

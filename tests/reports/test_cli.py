@@ -225,6 +225,8 @@ def test_report_stats(env: dict[str, str], tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert (data["coverage"]["expected_days"], data["coverage"]["days_with_logs"]) == (1, 1)
     assert data["coverage"]["last_file"]["name"] == "access.log"
+    # this format logs no rule id: both requests are counted without a rule, none invented
+    assert (data["misses_by_rule"]["with_rule"], data["misses_by_rule"]["without_rule"]) == (0, 2)
     # 3 April 00:00 CEST is outside the period: 2 requests, 150 bytes, 1 visitor (one address, no user agent)
     assert (data["requests"], data["bytes"], data["visitors"]) == (2, 150, 1)
     assert data["status"] == {"1xx": 0, "2xx": 1, "3xx": 0, "4xx": 1, "5xx": 0}
