@@ -51,7 +51,7 @@ LABELS: dict[str, dict[str, str]] = {
         "QS-06": "Changements effectifs avant la fin du jour ouvrable suivant",
         "QS-07": "Dossier de définition mis à jour sous 2 jours ouvrés",
         # traffic section
-        "volume": "Volume servi", "chart_data": "Données du graphique", "time_zone": "heure de Paris",
+        "volume": "Volume servi", "chart_data": "Données du graphique",
         "at": "à", "unit_requests": "requêtes", "unit_percent": "%", "unit_seconds": "secondes",
         "days_traffic": "Trafic par jour", "days_quality": "Statuts et temps de réponse par jour",
         "bot_requests": "Requêtes de robots", "human_visitors": "Visiteurs humains",
@@ -85,7 +85,9 @@ LABELS: dict[str, dict[str, str]] = {
         "class_error": "erreur", "class_unknown": "inconnu",
         "previous": "Comparaison avec la période précédente", "figure": "Chiffre",
         "this_period": "Cette période", "previous_period": "Période précédente", "change": "Évolution",
-        "up": "hausse", "down": "baisse", "same": "stable", "points": "pt",
+        "points": "pt",
+        "previous_partial": "Cette période n'a pas de journaux pour {days}\u00a0: l'évolution compare des "
+        "périodes inégalement couvertes.",
         "misses_by_rule": "Échecs de cache par règle", "rule": "Règle", "ttl": "Durée de cache (TTL)",
         "misses": "Échecs de cache", "miss_ratio": "Part d'échecs",
         "rule_requests": "Requêtes portant l'identifiant de la règle qui les a décidées\u00a0: "
@@ -127,7 +129,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unavailable_s": "Unavailable (s)", "year_to_date": "Year to date", "history": "Last 13 months",
         "month": "Month",
         # traffic section
-        "volume": "Data served", "chart_data": "Chart data", "time_zone": "Paris time",
+        "volume": "Data served", "chart_data": "Chart data",
         "at": "at", "unit_requests": "requests", "unit_percent": "%", "unit_seconds": "seconds",
         "days_traffic": "Traffic per day", "days_quality": "Status classes and time taken per day",
         "bot_requests": "Bot requests", "human_visitors": "Human visitors",
@@ -158,7 +160,9 @@ LABELS: dict[str, dict[str, str]] = {
         "class_pass": "not cached (pass)", "class_error": "error", "class_unknown": "unknown",
         "previous": "Comparison with the previous period", "figure": "Figure",
         "this_period": "This period", "previous_period": "Previous period", "change": "Change",
-        "up": "up", "down": "down", "same": "unchanged", "points": "pt",
+        "points": "pt",
+        "previous_partial": "This period has no logs for {days}: the change compares unequally covered "
+        "periods.",
         "misses_by_rule": "Cache misses by rule", "rule": "Rule", "ttl": "Cache time (TTL)",
         "misses": "Cache misses", "miss_ratio": "Miss share",
         "rule_requests": "Requests carrying the id of the rule that decided them: {with_rule}; without: "

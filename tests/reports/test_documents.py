@@ -337,6 +337,7 @@ def test_missing_days_warned_and_not_drawn() -> None:
                      r"<strong>Attention</strong>\u00a0: journaux reçus pour 5 jours sur 7\u202f; 2 jours manquants\u00a0: "
                      r"mercredi 8 et jeudi 9 avril 2026\.", section)
     assert section.count("aucun journal pour ce jour") == 4  # two days × (traffic, statuses) tables
+    assert "Cette période n'a pas de journaux pour 2 jours\u00a0: l'évolution compare des périodes" in section
     # The CDN-share line breaks over the gap: two pieces (6–7 and 10–12 April), no line across it.
     share = section[section.index('id="s1-share-t"'):]
     share = share[:share.index("</svg>")]
