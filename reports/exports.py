@@ -16,7 +16,7 @@ One row per figure, for pivot tables (Excel, LibreOffice, pandas)::
     report,period,site,level,key,subkey,indicator,metric,value,status
 
 - ``report``: weekly | monthly; ``period``: ``2026-W15`` | ``2026-04``;
-- ``site``: the site; ``*`` on QS rows of all sites together;
+- ``site``: the site; on QS rows of all sites together ``*`` (the site in a one-site report);
 - ``level``: what the row describes, with its ``key`` and ``subkey`` (table below).
   **Filter a pivot table on one level**: levels overlap (a period's requests are the
   sum of its days', and of its hours'), so a sum over every level counts them twice;
@@ -30,7 +30,8 @@ One row per figure, for pivot tables (Excel, LibreOffice, pandas)::
   never 0 for "unknown";
 - ``status``: on QS rows, the verdict of what the row describes (the indicator, the
   record, the day, the month): pass | fail | pending | not_measured | n/a (empty on
-  outages and unobserved spans, which have no verdict).
+  outages and unobserved spans, which have no verdict). Column names, levels, metrics
+  and status words are the same in both languages: they are codes to filter on.
 
 Levels, with their ``key`` / ``subkey`` and metrics:
 
@@ -83,11 +84,14 @@ OS, cache statuses, misses by rule, previous period (each when its panel is pres
 then in a monthly report the QS indicators (all sites, then each site), one sheet of
 justifying records per indicator (its own columns), QS-02 per day and its merged
 outages, the 13-month history, and "about" (report, period, generation and as-of
-dates). Every column has a header and a width fitted to its content; the header row is
-frozen with a filter. Numbers are numbers with a format (ratios as percentages, sizes
-and counts grouped, seconds); dates and times are real Excel dates in Europe/Paris time
-(Excel has no time zones: the headers say so); durations are given in seconds and as
-``[h]:mm``. Text is always stored as text (a path "=1+1" is not a formula).
+dates). The QS words, names, methods and reasons are those of the HTML
+(``reports.qs_view``). Every column has a distinct header and a width fitted to its
+content (a date never prints "###"); the header row is frozen with a filter; sheets
+print in landscape, one page wide when legible. Numbers are numbers with a format
+(ratios as percentages, sizes and counts grouped, seconds); dates and times are real
+Excel dates in Europe/Paris time (Excel has no time zones: the headers say so);
+durations are given in seconds and as ``[h]:mm``. Text is always stored as text (a path
+"=1+1" is not a formula).
 """
 
 from __future__ import annotations
