@@ -8,9 +8,10 @@ prunes the scan and DST days have their real 23 h / 25 h.
 SPEC §5 figures (unchanged):
 
 - requests: records; bytes: sum of response bytes (absent = 0);
-- visitors: distinct (client address, user agent) per Paris day, summed over the days;
-  a format without a user agent counts one visitor per address and day; records
-  without a client address are not visitors;
+- visitors: distinct (client address, user agent) per Paris day, summed over the days
+  (pairs counted by a 64-bit hash, see ``_VISITOR``); a format without a user agent
+  counts one visitor per address and day; records without a client address are not
+  visitors;
 - cdn_share: hit / (hit + miss + pass), in requests and in bytes (``None`` when no
   request has a known class); origin_requests: miss + pass;
 - status: classes "1xx".."5xx"; time_taken: exact p50/p90/p99 in seconds over the
@@ -200,12 +201,18 @@ _WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND tim
 # The distinct user agents of the period: each is classified once in Python (reports.useragents).
 _AGENTS_SQL = f"SELECT ifNull(user_agent, '') AS ua, count() FROM records WHERE {_WHERE} GROUP BY ua"
 
+# A visitor, (client, user agent), as one 64-bit hash: uniqExact of UInt64 is about twice as
+# fast as of the (String, String) tuple (SipHash-128 of each row's long user agent); the
+# user agent is hashed on the LowCardinality dictionary. Two pairs of one day would have to
+# share a hash to be counted once (odds about 3 × 10⁻⁸ for a million visitors a day).
+_VISITOR = "cityHash64(client, cityHash64(ifNull(user_agent, '')))"
+
 _DAILY_SQL = f"""
 WITH ifNull(user_agent, '') IN {{bots:Array(String)}} AS is_bot
 SELECT toString(toDate(time, 'Europe/Paris')) AS day,
        count() AS requests,
        sum(ifNull(bytes, 0)) AS total_bytes,  -- not `AS bytes`: it would shadow the column
-       uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL) AS visitors,
+       uniqExactIf({_VISITOR}, client IS NOT NULL) AS visitors,
        countIf(time_taken_us IS NOT NULL) AS timed,
        countIf(cache_class = 'hit') AS hit,
        countIf(cache_class = 'miss') AS miss,
@@ -222,7 +229,7 @@ SELECT toString(toDate(time, 'Europe/Paris')) AS day,
        countIf(intDiv(status, 100) = 5) AS s5xx,
        countIf(is_bot) AS bot_requests,
        sumIf(ifNull(bytes, 0), is_bot) AS bot_bytes,
-       uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL AND is_bot) AS bot_visitors,
+       uniqExactIf({_VISITOR}, client IS NOT NULL AND is_bot) AS bot_visitors,
        quantilesExactIf(0.5, 0.9, 0.99)(time_taken_us, time_taken_us IS NOT NULL) AS q
 FROM records
 WHERE {_WHERE}
@@ -272,23 +279,23 @@ FROM records WHERE {_WHERE} GROUP BY cache_status, cls
 """
 
 # Grouped by (site, referrer) first: the host is extracted once per distinct referrer, and
-# a self-referral is one whose host is the record's own site.
+# a self-referral is one whose host is the record's own site. The self test is a -If
+# condition, not a WHERE: ClickHouse would push a WHERE down to every row of the scan.
 _REFERRERS_SQL = f"""
-SELECT arraySlice(arraySort(x -> (-toInt64(x.2), x.1), groupArray((ref, r))), 1, {{n:UInt32}}),
-       sumMapIf([host], [r], host != '') AS m,
+SELECT arraySlice(arraySort(x -> (-toInt64(x.2), x.1), groupArrayIf((ref, r), r > 0)), 1, {{n:UInt32}}),
+       sumMapIf([host], [r], host != '' AND r > 0) AS m,
        arraySlice(arraySort(x -> (-toInt64(x.2), x.1), arrayZip(m.1, m.2)), 1, {{n:UInt32}})
-FROM (SELECT ref, lower(extract(ref, {{host_re:String}})) AS host, sum(r) AS r
+FROM (SELECT ref, lower(extract(ref, {{host_re:String}})) AS host, sumIf(r, host != lower(site)) AS r
       FROM (SELECT site, assumeNotNull(referer) AS ref, count() AS r FROM records
             WHERE {_WHERE} AND referer IS NOT NULL AND referer NOT IN {{none:Array(String)}}
             GROUP BY site, ref)
-      WHERE host != lower(site)
       GROUP BY ref, host)
 """
 
 _PREVIOUS_SQL = f"""
 SELECT sum(n), sum(b), sum(v), sum(hit), sum(miss), sum(pass), sum(hb), sum(mb), sum(pb)
 FROM (SELECT toDate(time, 'Europe/Paris') AS day, count() AS n, sum(ifNull(bytes, 0)) AS b,
-             uniqExactIf((client, ifNull(user_agent, '')), client IS NOT NULL) AS v,
+             uniqExactIf({_VISITOR}, client IS NOT NULL) AS v,
              countIf(cache_class = 'hit') AS hit, countIf(cache_class = 'miss') AS miss,
              countIf(cache_class = 'pass') AS pass,
              sumIf(ifNull(bytes, 0), cache_class = 'hit') AS hb,
