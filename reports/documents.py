@@ -489,7 +489,7 @@ def write_documents(data: dict[str, Any], out_dir: Path, stem: str, formats: Seq
         if fmt == "json":
             path.write_text(render_json(data), encoding="utf-8")
         elif fmt == "csv":
-            path.write_text(render_csv(data), encoding="utf-8")
+            path.write_text(render_csv(data, lang), encoding="utf-8", newline="")
         elif fmt == "xlsx":
             render_xlsx(data, path, lang)
         elif fmt == "html":

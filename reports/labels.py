@@ -85,7 +85,7 @@ LABELS: dict[str, dict[str, str]] = {
         "class_error": "erreur", "class_unknown": "inconnu",
         "previous": "Comparaison avec la période précédente", "figure": "Chiffre",
         "this_period": "Cette période", "previous_period": "Période précédente", "change": "Évolution",
-        "points": "pt",
+        "points": "pt", "previous_empty": "aucun enregistrement pour la période précédente ({period})",
         "previous_partial": "Cette période n'a pas de journaux pour {days}\u00a0: l'évolution compare des "
         "périodes inégalement couvertes.",
         "misses_by_rule": "Échecs de cache par règle", "rule": "Règle", "ttl": "Durée de cache (TTL)",
@@ -160,7 +160,7 @@ LABELS: dict[str, dict[str, str]] = {
         "class_pass": "not cached (pass)", "class_error": "error", "class_unknown": "unknown",
         "previous": "Comparison with the previous period", "figure": "Figure",
         "this_period": "This period", "previous_period": "Previous period", "change": "Change",
-        "points": "pt",
+        "points": "pt", "previous_empty": "no record for the previous period ({period})",
         "previous_partial": "This period has no logs for {days}: the change compares unequally covered "
         "periods.",
         "misses_by_rule": "Cache misses by rule", "rule": "Rule", "ttl": "Cache time (TTL)",

@@ -170,26 +170,20 @@ def test_html_french_escaped_accessible(weekly: dict[str, Any]) -> None:
     assert "Data served</th><td>7.02 MB</td>" in english
 
 
-def test_csv_and_json_agree(weekly: dict[str, Any]) -> None:
-    rows = list(csv.DictReader(io.StringIO(documents.render_csv(weekly))))
-    totals = {r["metric"]: r["value"] for r in rows if r["day"] == ""}
-    assert totals["requests"] == "7021" and totals["bytes"] == str(7021 * 1000)
-    per_day = {r["day"]: int(r["value"]) for r in rows if r["metric"] == "requests" and r["day"]}
+def test_csv_xlsx_and_json_agree(weekly: dict[str, Any], tmp_path: Path) -> None:
+    """The same figures in every format (the CSV and XLSX layouts are tests/reports/test_exports.py's)."""
+    paths = documents.write_documents(weekly, tmp_path, "w", ["csv", "xlsx", "json"], "en")
+    rows = list(csv.DictReader(io.StringIO(paths[0].read_text(encoding="utf-8-sig"))))  # en: ',' and '.'
+    period = {r["metric"]: r["value"] for r in rows if r["level"] == "period"}
+    assert period["requests"] == "7021" and period["bytes"] == str(7021 * 1000)
+    per_day = {r["key"]: int(r["value"]) for r in rows if r["metric"] == "requests" and r["level"] == "day"}
     assert per_day == {f"2026-04-{6 + k:02d}": 1000 + k for k in range(7)}
-    assert json.loads(documents.render_json(weekly))["sites"][SITE]["requests"] == 7021
-
-
-def test_xlsx(weekly: dict[str, Any], tmp_path: Path) -> None:
+    assert json.loads(paths[2].read_text())["sites"][SITE]["requests"] == 7021
     from openpyxl import load_workbook
 
-    path = tmp_path / "w.xlsx"
-    documents.render_xlsx(weekly, path, "fr")
-    wb = load_workbook(path)
-    assert wb.sheetnames == ["Synthèse", "Par jour"]
-    summary = wb["Synthèse"]
-    assert [c.value for c in summary[2]][:3] == [SITE, 7021, 7021 * 1000]
-    days = list(wb["Par jour"].iter_rows(min_row=2, values_only=True))
-    assert len(days) == 7 and days[0][1].date() == date(2026, 4, 6) and days[0][2] == 1000
+    assert load_workbook(paths[1]).sheetnames[0] == "Summary"
+    french = documents.write_documents(weekly, tmp_path, "f", ["csv"], "fr")[0].read_text(encoding="utf-8-sig")
+    assert french.startswith("report;period;")  # the language's CSV: ';' and decimal comma in French
 
 
 def test_monthly_with_qs(tmp_path: Path) -> None:
@@ -208,9 +202,9 @@ def test_monthly_with_qs(tmp_path: Path) -> None:
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "non conforme" in html     # QS-05: the provider's incident was never notified
     assert 'class="verdict-fail' in html or 'class="fail"' in html
-    rows = list(csv.DictReader(io.StringIO(paths[1].read_text())))
-    q2 = [r for r in rows if r["metric"] == "QS-02"]
-    assert q2[0]["site"] == "*" and q2[0]["passed"] != "True"  # down 1 h, and no probe: never a pass
+    rows = list(csv.DictReader(io.StringIO(paths[1].read_text(encoding="utf-8-sig")), delimiter=";"))
+    q2 = [r for r in rows if r["level"] == "qs" and r["indicator"] == "QS-02"]
+    assert q2[0]["site"] == "*" and q2[0]["status"] != "pass"  # down 1 h, and no probe: never a pass
     assert json.loads(paths[3].read_text())["qs"]["indicators"][2]["value"] == 1
     with pytest.raises(ValueError, match="format"):
         documents.write_documents(data, tmp_path, "m", ["pdf"])
@@ -308,6 +302,17 @@ def test_absent_keys_read_not_available_never_zero() -> None:
     assert "Humains</th>" not in section and "Requêtes de robots" not in section
     english = site_section(documents.render_html(documents.weekly_data({SITE: older}, "2026-W15", GENERATED), "en"))
     assert english.count("not available: these figures are not in this period's statistics") == 13
+
+
+def test_previous_period_without_records_is_no_comparison() -> None:
+    """The days before had no record (logs not delivered yet): no table of zeros, said in words."""
+    stats = full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])
+    assert stats["previous"]["requests"] == 0
+    section = site_section(documents.render_html(documents.weekly_data({SITE: stats}, "2026-W15", GENERATED), "fr"))
+    heading = section.index('<h3 id="s1-previous">')
+    assert ("non disponible\u00a0: aucun enregistrement pour la période précédente (du 30 mars au 5 avril 2026)"
+            in section[heading:heading + 400])
+    assert "Période précédente" not in section
 
 
 def test_metric_choice_applies_to_every_part() -> None:
