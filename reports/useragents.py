@@ -34,9 +34,16 @@ class Agent(NamedTuple):
 
 @lru_cache(maxsize=1)
 def _parser() -> object:
-    from ua_parser import BestAvailableResolver, Parser, load_builtins
+    """uap-core's browser and OS regexes (not its 633 device ones: unused), compiled once.
 
-    return Parser(BestAvailableResolver(load_builtins()))
+    The lazy matchers only hand their regex texts to the ``regex``-crate resolver: 0.05 s
+    at the first user agent of a process, against 0.36 s for ``load_builtins()`` with the
+    device regexes (it builds a Python ``re`` matcher for each, then the resolver again).
+    """
+    from ua_parser import BestAvailableResolver, Parser, load_lazy_builtins
+
+    browsers, systems, _devices = load_lazy_builtins()
+    return Parser(BestAvailableResolver((browsers, systems, [])))
 
 
 @lru_cache(maxsize=262_144)
