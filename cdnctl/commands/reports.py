@@ -357,7 +357,10 @@ def _policy_sites(settings: Settings | None) -> list[str]:
 
 
 def _hosts_with_data(logs: Any, regs: RegisterStore | None = None) -> set[str]:
-    rows = logs.client.query("SELECT DISTINCT site FROM daily FINAL").result_rows
+    """Hosts the store knows: with daily figures, named by a delivered file (even one refused
+    for having no record), or in a register."""
+    rows = logs.client.query("SELECT DISTINCT site FROM daily FINAL UNION DISTINCT "
+                             "SELECT DISTINCT arrayJoin(sites) FROM files FINAL").result_rows
     return {r[0] for r in rows} | (set(regs.sites()) if regs is not None else set())
 
 
