@@ -24,8 +24,11 @@ from tests.reports.test_bots import INSTANCES, UAP_BOTS, UAP_HUMANS
 
 SITES = ["www.a.gouv.fr", "evil'); DROP TABLE records; --"]
 CACHE = ["HIT", "hit", "STALE", "MISS", "TCP_MISS", "PASS", "BYPASS", "ERROR", "SYNTH", "WEIRD", None]
-HUMANS = [ua for ua, _ in UAP_HUMANS[:12]]
-BOTS = [*UAP_BOTS[:8], *INSTANCES[:: len(INSTANCES) // 6]]
+# plus user agents that a bound Array(String) parameter must carry intact (quotes, backslashes,
+# tab, newline, braces, non-ASCII): the bots among them are split from the humans by value
+NASTY = "x' OR '1'='1 \\ \t \n {bots:Array(String)} é"
+HUMANS = [*(ua for ua, _ in UAP_HUMANS[:12]), NASTY]
+BOTS = [*UAP_BOTS[:8], *INSTANCES[:: len(INSTANCES) // 6], f"Googlebot/2.1 {NASTY}", f"curl/8.0 [{NASTY}]"]
 PATHS = [None, "/", "/a", "/b", "/<script>", "/dir/", "/index.html", "/p.php", "/a.css", "/js/app.js",
          "/img/X.PNG", "/doc.pdf", "/.htaccess", "/a.b/c", "/f.woff2", *(f"/p{k}" for k in range(20))]
 # Two windows: around 29 March 2026 (23-hour Paris day) and 25 October 2026 (25 hours).
@@ -295,3 +298,14 @@ def test_sql_extracts_hosts_and_extensions_like_python(log_store: Any) -> None:
                          {"h": HOST_RE, "e": EXT_RE, "s": sorted(STATIC_EXTENSIONS), "refs": refs, "paths": paths})
     assert got[0][0] == [referrer_host(r) for r in refs]
     assert [bool(v) for v in got[0][1]] == [is_static(p) for p in paths]
+
+
+def test_user_agents_with_quotes_and_control_characters_split_by_value(log_store: Any) -> None:
+    base = {"tz_offset": 120, "site": "s", "method": "GET", "path": "/", "query": None, "protocol": "HTTP/1.1",
+            "status": 200, "bytes": 10, "referer": None, "cache_status": None, "cache_class": None,
+            "time_taken_us": None, "edge": None, "file_id": 1, "time": datetime(2026, 4, 1, 10, tzinfo=UTC)}
+    uas = [f"Googlebot/2.1 {NASTY}", NASTY, NASTY, f"curl/8.0 [{NASTY}]"]
+    insert(log_store, [{**base, "client": f"c{i}", "user_agent": ua, "line_no": i} for i, ua in enumerate(uas)])
+    got = stats(log_store.client, ["s"], date(2026, 4, 1), date(2026, 4, 1))
+    assert got["audience"] == {"humans": {"requests": 2, "bytes": 20, "visitors": 2},
+                               "bots": {"requests": 2, "bytes": 20, "visitors": 2}}
