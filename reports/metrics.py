@@ -99,7 +99,7 @@ NO_REFERRER = ("", "-")
 def is_static(path: str | None) -> bool:
     """A static file by its extension (:data:`STATIC_EXTENSIONS`); else a page."""
     m = _EXT.search(path or "")
-    return bool(m) and m.group(1).translate(_LOWER) in STATIC_EXTENSIONS  # type: ignore[union-attr]
+    return m is not None and m.group(1).translate(_LOWER) in STATIC_EXTENSIONS
 
 
 def referrer_host(referrer: str) -> str:
@@ -163,6 +163,7 @@ def _cache_statuses(rows: Iterable[tuple[str | None, str, int, int]]) -> list[di
 
 
 def _previous(first: date, last: date) -> tuple[date, date]:
+    """The period of as many days just before ``first``..``last``."""
     n = (last - first).days + 1
     return first - timedelta(days=n), first - timedelta(days=1)
 

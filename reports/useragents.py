@@ -19,9 +19,12 @@ the cost is per distinct string, and :func:`describe` keeps the answers of the p
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from reports.bots import is_bot
+
+if TYPE_CHECKING:
+    from ua_parser import Parser
 
 OTHER = "Other"
 
@@ -33,7 +36,7 @@ class Agent(NamedTuple):
 
 
 @lru_cache(maxsize=1)
-def _parser() -> object:
+def _parser() -> Parser:
     """uap-core's browser and OS regexes (not its 633 device ones: unused), compiled once.
 
     The lazy matchers only hand their regex texts to the ``regex``-crate resolver: 0.05 s
@@ -55,6 +58,6 @@ def describe(user_agent: str | None) -> Agent:
         return Agent(True, OTHER, OTHER)
     from ua_parser import Domain
 
-    result = _parser()(user_agent, Domain.USER_AGENT | Domain.OS)  # type: ignore[operator]
+    result = _parser()(user_agent, Domain.USER_AGENT | Domain.OS)
     return Agent(False, result.user_agent.family if result.user_agent else OTHER,
                  result.os.family if result.os else OTHER)
