@@ -527,7 +527,7 @@ def _detail(reason: str, raw: str, fmt_name: str | None) -> str:
         fmt = resolve_format(fmt_name)
     except FormatError:
         return ""
-    return diagnose(fmt.tokens, raw) if fmt.tokens else ""
+    return diagnose(fmt.tokens, raw, fmt.optional) if fmt.tokens else ""
 
 
 @logs.command("rejects")

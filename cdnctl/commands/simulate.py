@@ -43,7 +43,8 @@ def simulate_cmd(settings: Settings, start: datetime, days: int, requests_per_da
     first = start.date()
     output.mkdir(parents=True, exist_ok=True)
     per_day: dict[date, list[tuple[datetime, str]]] = {}
-    for when, line, _ctype in simulate(policy, first, days, requests_per_day, seed, chosen):
+    # the lines end with the rule that decided, as the generated edges log them
+    for when, line, _ctype in simulate(policy, first, days, requests_per_day, seed, chosen, rules=True):
         per_day.setdefault(when.date(), []).append((when, line))
     files = []
     for day, lines in sorted(per_day.items()):
