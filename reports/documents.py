@@ -301,9 +301,15 @@ class SiteView:
         self.missing = (sorted(str(d).split()[-1] for d in cov.get("missing_days", [])) if self.coverage
                         is not None else [d for d in period if d not in by_day])  # no coverage: no record
         first_day = cov.get("first_day")
-        self.before_first = [d for d in period if first_day and d < first_day and d not in by_day]
+        # As reports.coverage counts them: the days not due yet are the period's tail (from today on),
+        # the days before the site's first log are among the others.
         tail = int(cov.get("not_yet_due") or 0)
         self.not_due = [d for d in period[len(period) - tail:] if d not in by_day] if tail else []
+        self.before_first = [d for d in period if first_day and d < first_day and d not in by_day
+                             and d not in self.not_due]
+        # Nothing to report at all: no log for any day (coverage) or, without coverage, no record.
+        self.no_data = not by_day and not stats.get("requests") and (
+            self.coverage is None or not cov.get("days_with_logs"))
         zero = dict.fromkeys(("requests", "bytes", "visitors", "hit", "miss", "pass", "error", "unknown",
                               "s1xx", "s2xx", "s3xx", "s4xx", "s5xx"), 0)
         no_figure = set(self.missing) | set(self.before_first) | set(self.not_due)

@@ -304,6 +304,26 @@ def test_absent_keys_read_not_available_never_zero() -> None:
     assert english.count("not available: these figures are not in this period's statistics") == 13
 
 
+def test_a_period_without_logs_has_no_figure() -> None:
+    """No log for any day: the warning, the coverage, and no traffic figure at all (never 0 requests)."""
+    stats = full_stats([], WEEK[0], WEEK[-1])
+    section = site_section(documents.render_html(documents.weekly_data({SITE: stats}, "2026-W15", GENERATED), "fr"),
+                           charts=False)
+    assert "journaux reçus pour 0 jour sur 7\u202f; 7 jours manquants\u00a0: du lundi 6 au dimanche 12 avril 2026" in section
+    assert "non disponible\u00a0: aucun journal ni enregistrement pour cette période" in section
+    assert "<td>0</td>" not in section and "<svg" not in section and "Synthèse" not in section
+    # Logs not due yet (a period in the future) and days before the site's first log: said, not counted.
+    cov = day_coverage({date(2026, 4, 9)}, WEEK, today=date(2026, 4, 11))
+    stats = {**reference_stats(rich_records([date(2026, 4, 9)]), [SITE], WEEK[0], WEEK[-1]), "coverage": {**cov, "last_file": None}}
+    section = site_section(documents.render_html(documents.weekly_data({SITE: stats}, "2026-W15", GENERATED), "fr"))
+    assert cov["before_first_day"] == 3 and cov["not_yet_due"] == 2
+    assert "3 jours avant le premier journal reçu pour ce site (le 9 avril 2026), non comptés." in section
+    assert "2 jours pas encore échus, non comptés." in section and "aucun fichier reçu" in section
+    assert section.count("avant le premier journal reçu pour ce site</td>") == 6  # 3 days × 2 tables
+    assert section.count("journal pas encore attendu</td>") == 4  # Saturday 11 and Sunday 12
+    assert "journaux reçus pour 1 jour sur 2\u202f; 1 jour manquant\u00a0: vendredi 10 avril 2026." in section
+
+
 def test_previous_period_without_records_is_no_comparison() -> None:
     """The days before had no record (logs not delivered yet): no table of zeros, said in words."""
     stats = full_stats(rich_records(WEEK), WEEK[0], WEEK[-1])
