@@ -31,6 +31,7 @@ from reports.calendar import PARIS, days, month_bounds, paris_iso, parse_month
 from reports.config import ConfigError, ReportConfig, load_config
 from reports.misses import misses_by_rule
 from reports.qs import MIN_COVERAGE, Observations, QsReport, RequestTimes, history_window, qs_report
+from reports.qs_view import Words, record_table
 from reports.registers import (
     CHANGES,
     INCIDENTS,
@@ -523,7 +524,6 @@ def _coverage_text(i: Any) -> str:
         return f"logs {cov['days_with_logs']}/{cov['expected_days']} days"
     share = cov["share"]
     return "probes —" if share is None else f"observed {share * 100:.2f} % ({cov['probes']:,} probes)"
-_MARK = {True: "[green]ok[/]", False: "[red]late/failed[/]", None: "[yellow]pending[/]"}
 
 
 def _render(r: QsReport) -> None:
@@ -542,18 +542,21 @@ def _render(r: QsReport) -> None:
         table.add_row(i.id, escape(i.title), value, i.target_text, _STATUS[i.status], _coverage_text(i),
                       escape(i.note))
     console.print(table)
+    words = Words("en")
     for i in r.indicators:
         # Days and sources that passed would drown the few that explain a failure.
-        shown = [d for d in i.details if d.get("passed") is not True] if i.id in ("QS-01", "QS-02") \
-            else i.details
-        if not shown:
+        data = i.to_json()
+        if i.id in ("QS-01", "QS-02"):
+            data["details"] = [d for d in i.details if d.get("passed") is not True]
+        if not data["details"]:
             continue
-        console.print(f"[bold]{i.id}[/] records:")
-        for d in shown:
-            mark = _MARK[d["passed"]]  # type: ignore[index]
-            rest = ", ".join(f"{k}={v}" for k, v in d.items()
-                             if k not in ("id", "passed") and v not in (None, ""))
-            console.print(f"  {escape(str(d['id']))}: {mark}  [dim]{escape(rest)}[/]")
+        view = record_table(data, words)
+        rec = Table(title=f"{i.id} records", title_justify="left")
+        for col in view["columns"]:
+            rec.add_column(col)
+        for row in view["rows"]:
+            rec.add_row(*(escape(c["text"]) for c in row))
+        console.print(rec)
     if r.per_site:
         table = Table(title="per site")
         table.add_column("site")

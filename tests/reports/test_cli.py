@@ -93,7 +93,8 @@ def test_report_human_output(env: dict[str, str]) -> None:
     assert "NOT MEASURED" in result.stdout and "not measured (not enough data): QS-01" in result.stderr
     # 16,380 s down against 775.17 s allowed (7,751,700 / 10,000), beside the rounded value
     assert "(down 16,380 s of 775.2 s" in result.stdout
-    assert "QS-06" in result.stdout and "CHG-2026-016: late/failed" in result.stdout
+    assert "QS-06 records" in result.stdout and "✘ fail" in result.stdout
+    assert "21 Apr 2026 10:00 → 14:30, 4 h 30 min" in result.stdout   # records as tables, readable times
 
 
 def test_import_then_report_from_the_store(env: dict[str, str]) -> None:
