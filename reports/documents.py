@@ -373,7 +373,11 @@ class SiteView:
         return row["hit"] / known if known else None
 
     def share_of(self, part: int | None, whole: int | None) -> str:
-        return self.f.pct(part / whole if part is not None and whole else None, 1)
+        """``part`` of ``whole`` to 0.1 %; a share that would round to 0 but is not 0 reads "< 0,1 %"."""
+        if part is None or not whole:
+            return "—"
+        ratio, shown = part / whole, self.f.pct(part / whole, 1)
+        return f"<\u00a0{self.f.pct(0.001, 1)}" if ratio > 0 and shown == self.f.pct(0, 1) else shown
 
     def peak_line(self) -> str:
         f, t = self.f, self.f.t

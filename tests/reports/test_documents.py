@@ -304,6 +304,14 @@ def test_absent_keys_read_not_available_never_zero() -> None:
     assert english.count("not available: these figures are not in this period's statistics") == 13
 
 
+def test_small_shares_are_not_rounded_to_zero() -> None:
+    view = documents.SiteView(SITE, older_stats([], WEEK[0], WEEK[-1]), documents.Fmt("fr"), "s1", ["requests"],
+                              "2026-04-06", "2026-04-12")
+    assert view.share_of(20, 56_000) == "<\u00a00,1\u00a0%" and view.share_of(0, 56_000) == "0,0\u00a0%"
+    assert view.share_of(28, 56_000) == "<\u00a00,1\u00a0%"  # 0,05 % rounds half to even: 0,0
+    assert view.share_of(29, 56_000) == "0,1\u00a0%" and view.share_of(1, 0) == "—"
+
+
 def test_a_period_without_logs_has_no_figure() -> None:
     """No log for any day: the warning, the coverage, and no traffic figure at all (never 0 requests)."""
     stats = full_stats([], WEEK[0], WEEK[-1])
