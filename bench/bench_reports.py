@@ -116,8 +116,9 @@ def fill(client: object, n: int) -> float:
 
 def bots_of(client: object, first: date, last: date) -> list[str]:
     """The bot user agents of the site-week, as ``metrics.stats`` finds them (outside the timings)."""
-    text, params = metrics.statements([SITE], first, last)["agents"]
-    return [ua for ua, _ in client.query(text, parameters=params).result_rows if useragents.describe(ua).bot]
+    text, params = metrics.statements([SITE], first, last)["groups"]
+    agents, _, _ = metrics.split_groups(client.query(text, parameters=params).result_rows)
+    return [ua for ua in agents if useragents.describe(ua).bot]
 
 
 def bare_sql(client: object, first: date, last: date, bots: list[str]) -> tuple[float, dict[str, float]]:

@@ -199,8 +199,36 @@ def _shape(daily: list[dict[str, Any]], quantiles: list[float | None], top_reque
 
 _WHERE = "site IN {sites:Array(String)} AND time >= {lo:DateTime('UTC')} AND time < {hi:DateTime('UTC')}"
 
-# The distinct user agents of the period: each is classified once in Python (reports.useragents).
-_AGENTS_SQL = f"SELECT ifNull(user_agent, '') AS ua, count() FROM records WHERE {_WHERE} GROUP BY ua"
+# Three small groupings in one pass (GROUPING SETS: one scan instead of three, about 50 ms
+# less over a 625,000-record week): the distinct user agents of the period, each classified
+# once in Python (reports.useragents); requests and bytes per real hour; the raw cache
+# statuses with their class. grouping() flags with a 1 the keys a row is not grouped by.
+_GROUPS_SQL = f"""
+SELECT grouping(ua, h, cs, cls), ua, h, cs, cls, count(), sum(ifNull(bytes, 0))
+FROM records WHERE {_WHERE}
+GROUP BY GROUPING SETS ((ifNull(user_agent, '') AS ua), (toUnixTimestamp(toStartOfHour(time)) AS h),
+                        (cache_status AS cs, if(ifNull(cache_class, '') IN ('hit', 'miss', 'pass', 'error'),
+                                                ifNull(cache_class, ''), 'unknown') AS cls))
+SETTINGS force_grouping_standard_compatibility = 1
+"""
+_BY_AGENT, _BY_HOUR, _BY_CACHE = 0b0111, 0b1011, 0b1100
+
+
+def split_groups(rows: Iterable[tuple[Any, ...]]) -> tuple[dict[str, int], dict[datetime, tuple[int, int]],
+                                                            list[tuple[str | None, str, int, int]]]:
+    """The ``groups`` statement's rows → requests per user agent, (requests, bytes) per hour, cache rows."""
+    agents: dict[str, int] = {}
+    hours: dict[datetime, tuple[int, int]] = {}
+    cache: list[tuple[str | None, str, int, int]] = []
+    for g, ua, h, cs, cls, n, b in rows:
+        if g == _BY_AGENT:
+            agents[ua] = int(n)
+        elif g == _BY_HOUR:
+            hours[datetime.fromtimestamp(h, UTC)] = (int(n), int(b))
+        elif g == _BY_CACHE:
+            cache.append((cs, cls, int(n), int(b)))
+    return agents, hours, cache
+
 
 # A visitor, (client, user agent), as one 64-bit hash: uniqExact of UInt64 is about twice as
 # fast as of the (String, String) tuple (SipHash-128 of each row's long user agent); the
@@ -268,17 +296,6 @@ FROM (SELECT ifNull(path, '') AS p, assumeNotNull(status) AS s, count() AS r FRO
       WHERE {_WHERE} AND (status = 404 OR (status >= 500 AND status < 600)) GROUP BY p, s)
 """
 
-_HOURS_SQL = f"""
-SELECT toUnixTimestamp(toStartOfHour(time)) AS h, count(), sum(ifNull(bytes, 0))
-FROM records WHERE {_WHERE} GROUP BY h
-"""
-
-_CACHE_SQL = f"""
-SELECT cache_status, if(ifNull(cache_class, '') IN ('hit', 'miss', 'pass', 'error'), ifNull(cache_class, ''),
-                        'unknown') AS cls, count(), sum(ifNull(bytes, 0))
-FROM records WHERE {_WHERE} GROUP BY cache_status, cls
-"""
-
 # Grouped by (site, referrer) first: the host is extracted once per distinct referrer, and
 # a self-referral is one whose host is the record's own site. The self test is a -If
 # condition, not a WHERE: ClickHouse would push a WHERE down to every row of the scan.
@@ -310,20 +327,18 @@ def statements(sites: Sequence[str], first: date, last: date, top: int = 10,
                bots: Iterable[str] = ()) -> dict[str, tuple[str, dict[str, Any]]]:
     """The SQL :func:`stats` runs, with its bound parameters (the benchmark times them bare).
 
-    ``bots``: the bot user agents among those the ``agents`` statement returns (the
+    ``bots``: the bot user agents among those the ``groups`` statement returns (the
     ``daily`` statement splits humans and bots with them).
     """
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
     params: dict[str, Any] = {"sites": list(sites), "lo": day_start(first), "hi": day_end(last)}
     prev_first, prev_last = _previous(first, last)
-    return {"agents": (_AGENTS_SQL, params),
+    return {"groups": (_GROUPS_SQL, params),
             "daily": (_DAILY_SQL, {**params, "bots": sorted(bots)}),
             "totals": (_TOTALS_SQL, {**params, "days": list(days(first, last))}),
             "top": (_TOP_SQL, {**params, "n": top, "ext_re": EXT_RE, "static": sorted(STATIC_EXTENSIONS)}),
             "errors": (_ERRORS_SQL, {**params, "n": top}),
-            "hours": (_HOURS_SQL, params),
-            "cache": (_CACHE_SQL, params),
             "referrers": (_REFERRERS_SQL, {**params, "n": top, "none": list(NO_REFERRER),
                                            "host_re": HOST_RE}),
             "previous": (_PREVIOUS_SQL, {**params, "lo": day_start(prev_first), "hi": day_end(prev_last)})}
@@ -336,7 +351,8 @@ def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int =
         return client.query(text, parameters=params).result_rows
 
     sql = statements(sites, first, last, top)
-    bots, extra = _agents({ua: int(n) for ua, n in rows("agents")}, top)
+    agents, hours, cache = split_groups(rows("groups"))
+    bots, extra = _agents(agents, top)
     sql = statements(sites, first, last, top, bots)
     result = client.query(sql["daily"][0], parameters=sql["daily"][1])
     names = ["bytes" if c == "total_bytes" else c for c in result.column_names]
@@ -358,12 +374,12 @@ def stats(client: Any, sites: Sequence[str], first: date, last: date, top: int =
     prev_first, prev_last = _previous(first, last)
     extra.update(
         static=(int(static_n), int(static_b)),
-        **_hours({datetime.fromtimestamp(h, UTC): (int(n), int(b)) for h, n, b in rows("hours")}),
+        **_hours(hours),
         not_found=[{"path": p, "requests": int(r)} for p, r in not_found],
         server_errors=[{"path": p, "status": int(s), "requests": int(r)} for p, s, r in server_errors],
         referrers=[{"referrer": ref, "requests": int(r)} for ref, r in refs],
         referring_sites=[{"host": h, "requests": int(r)} for h, r in hosts],
-        cache_statuses=_cache_statuses((s, c, int(n), int(b)) for s, c, n, b in rows("cache")),
+        cache_statuses=_cache_statuses(cache),
         previous={"from": prev_first.isoformat(), "to": prev_last.isoformat(),
                   **{k: p_tot[k] for k in ("requests", "bytes", "visitors")}, "cdn_share": _cdn_share(p_tot)},
     )
