@@ -446,7 +446,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.num(d["timed"])),
                     _cell(w.num(d["under_2s"])),
                     _cell(w.pct(d["share"])),
-                    _cell(v["text"], v["css"]),
+                    _cell(v["word"], v["css"]),
                 ]
             )
     elif i == "QS-02":
@@ -486,7 +486,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.span(d["started_at"], d["resolved_at"])),
                     _cell(w.when(d["due_before"])),
                     _cell(w.reason(d["reason"]) or "—"),
-                    _cell(v["text"], v["css"]),
+                    _cell(v["word"], v["css"]),
                 ]
             )
     elif i == "QS-05":
@@ -500,7 +500,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.when(d["notified_at"])),
                     _cell(w.duration(d["notification_s"])),
                     _cell(w.when(d["due_by"])),
-                    _cell(v["text"], v["css"]),
+                    _cell(v["word"], v["css"]),
                 ]
             )
     else:  # QS-06, QS-07
@@ -522,7 +522,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.when(d["effective_at"])),
                     _cell(w.when(d["dossier_updated_at"])),
                     _cell(w.when(d["due_before"])),
-                    _cell(v["text"], v["css"]),
+                    _cell(v["word"], v["css"]),
                     _cell(d["description"]),
                 ]
             )
@@ -549,7 +549,7 @@ def view(qs: Mapping[str, Any], lang: str = "fr") -> dict[str, Any]:
             "id": i["id"],
             "name": NAMES[lang][i["id"]],
             "value": value_text(i, w),
-            "target": i["target_text"].replace(".", ",") if lang == "fr" else i["target_text"],
+            "target": _target(i["target_text"], lang),
             "verdict": w.verdict(i["status"]),
             "coverage": coverage_text(i, w),
             "note": note_text(i, w),
@@ -620,6 +620,12 @@ def view(qs: Mapping[str, Any], lang: str = "fr") -> dict[str, Any]:
         "ids": [i["id"] for i in inds],
         "records": [record_table(i, w) for i in inds if i["details"]],
     }
+
+
+def _target(text: str, lang: str) -> str:
+    # "> 99.99 %" → "> 99,99 %" in French, never wrapped between the sign, number and unit.
+    text = text.replace(".", ",") if lang == "fr" else text
+    return text.replace(" ", "\u00a0")
 
 
 def _unit(inds: Sequence[Mapping[str, Any]], id_: str) -> str:

@@ -70,8 +70,8 @@ def test_records_are_french_tables_and_per_site_results() -> None:
     q4 = next(r for r in v["records"] if r["id"] == "QS-04")
     assert q4["columns"] == ["Site", "Période", "Échéance", "Motif", "Résultat"]
     assert [c["text"] for c in q4["rows"][1]] == ["a.fr", "21/04/2025 10:00 → 14:30, 4\xa0h\xa030", "21/04/2025 14:00",
-                                                  "—", "✘ non conforme"]
-    assert [c["text"] for c in q4["rows"][0]][3:] == ["maintenance programmée", "– sans objet"]
+                                                  "—", "non conforme"]
+    assert [c["text"] for c in q4["rows"][0]][3:] == ["maintenance programmée", "sans objet"]
     assert v["summary"][3]["note"] == "0 dans les délais, 1 en retard, 0 en attente"
     assert [s["site"] for s in v["per_site"]] == ["a.fr", "b.fr"]
     assert [c["verdict"]["word"] for c in v["per_site"][1]["cells"]][1] == "conforme"   # b.fr was up
