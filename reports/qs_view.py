@@ -258,8 +258,9 @@ CSS = {
 class Words:
     """Formatting in one language: numbers, dates, durations, words."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, symbols: bool = False) -> None:
         self.lang = lang
+        self.symbols = symbols  # put the verdict's symbol in the text (a terminal has no CSS to add it)
         self.locale = LOCALES[lang]
         self.w = WORDS[lang]
 
@@ -446,7 +447,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.num(d["timed"])),
                     _cell(w.num(d["under_2s"])),
                     _cell(w.pct(d["share"])),
-                    _cell(v["word"], v["css"]),
+                    _cell(v["text"] if w.symbols else v["word"], v["css"]),
                 ]
             )
     elif i == "QS-02":
@@ -486,7 +487,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.span(d["started_at"], d["resolved_at"])),
                     _cell(w.when(d["due_before"])),
                     _cell(w.reason(d["reason"]) or "—"),
-                    _cell(v["word"], v["css"]),
+                    _cell(v["text"] if w.symbols else v["word"], v["css"]),
                 ]
             )
     elif i == "QS-05":
@@ -500,7 +501,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.when(d["notified_at"])),
                     _cell(w.duration(d["notification_s"])),
                     _cell(w.when(d["due_by"])),
-                    _cell(v["word"], v["css"]),
+                    _cell(v["text"] if w.symbols else v["word"], v["css"]),
                 ]
             )
     else:  # QS-06, QS-07
@@ -522,7 +523,7 @@ def record_table(ind: Mapping[str, Any], w: Words) -> dict[str, Any]:
                     _cell(w.when(d["effective_at"])),
                     _cell(w.when(d["dossier_updated_at"])),
                     _cell(w.when(d["due_before"])),
-                    _cell(v["word"], v["css"]),
+                    _cell(v["text"] if w.symbols else v["word"], v["css"]),
                     _cell(d["description"]),
                 ]
             )

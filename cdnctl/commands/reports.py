@@ -542,7 +542,7 @@ def _render(r: QsReport) -> None:
         table.add_row(i.id, escape(i.title), value, i.target_text, _STATUS[i.status], _coverage_text(i),
                       escape(i.note))
     console.print(table)
-    words = Words("en")
+    words = Words("en", symbols=True)
     for i in r.indicators:
         # Days and sources that passed would drown the few that explain a failure.
         data = i.to_json()
