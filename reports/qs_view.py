@@ -122,6 +122,7 @@ WORDS = {
         "not_enough": "données insuffisantes (moins de {min} de couverture)",
         "missing_days": "jours sans logs : {days}",
         "none_to_judge": "aucun enregistrement à juger",
+        "register": "registre des incidents : {n} {unit} dans le mois",
         "untimed": "{n} {unit} sans temps mesuré non {counted}",
         "no_timed": "aucune requête avec un temps mesuré",
         "period": "Période",
@@ -192,6 +193,7 @@ WORDS = {
         "not_enough": "not enough data (under {min} coverage)",
         "missing_days": "days without logs: {days}",
         "none_to_judge": "no record to judge",
+        "register": "incident register: {n} {unit} started in the month",
         "untimed": "{n} {unit} without a time taken not counted",
         "no_timed": "no request with a time taken",
         "period": "Period",
@@ -416,6 +418,10 @@ def note_text(ind: Mapping[str, Any], w: Words) -> str:
             f"{w.w['actual']} {w.duration(ind['unavailable_s'])} / {w.w['allowed'].lower()} "
             f"{w.duration(ind['allowed_unavailable_s'])}"
         )
+    if ind["id"] == "QS-03":
+        # A count rests on the register: say what it was read from, so 0 is not taken for a measurement.
+        listed = len(ind["details"])
+        parts.append(w.w["register"].format(n=listed, unit=w.plural(listed, "incident")))
     if {"on_time", "late", "pending"} <= set(ind):
         if ind["on_time"] or ind["late"] or ind["pending"]:
             parts.append(
