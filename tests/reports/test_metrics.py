@@ -19,7 +19,7 @@ import pytest
 
 from loggest.formats.cache_status import cache_class
 from reports.calendar import day_start
-from reports.metrics import is_static, reference_stats, referrer_host, stats
+from reports.metrics import is_static, reference_stats, referrer_host, stats, stats_by_site
 from tests.reports.test_bots import INSTANCES, UAP_BOTS, UAP_HUMANS
 
 SITES = ["www.a.gouv.fr", "evil'); DROP TABLE records; --"]
@@ -309,3 +309,69 @@ def test_user_agents_with_quotes_and_control_characters_split_by_value(log_store
     got = stats(log_store.client, ["s"], date(2026, 4, 1), date(2026, 4, 1))
     assert got["audience"] == {"humans": {"requests": 2, "bytes": 20, "visitors": 2},
                                "bots": {"requests": 2, "bytes": 20, "visitors": 2}}
+
+
+class CountingClient:
+    """A client that counts the statements sent through it (the batch's point)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.statements = client, 0
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return self.client.query(*args, **kwargs)
+
+
+ALIAS = "a.gouv.fr"
+SCOPES = {SITES[0]: [SITES[0], ALIAS],           # a site and its alias: two hosts, one site
+          SITES[1]: [SITES[1]],
+          "www.other.gouv.fr": ["www.other.gouv.fr"],
+          "nobody.gouv.fr": ["nobody.gouv.fr"]}  # no record, no file
+
+
+@pytest.mark.parametrize(("first", "last"), [
+    (date(2026, 3, 29), date(2026, 3, 29)),     # the 23-hour day
+    (date(2026, 3, 27), date(2026, 3, 31)),
+    (date(2026, 10, 24), date(2026, 10, 27)),   # the 25-hour day; previous period 20..23 October
+])
+def test_stats_by_site_equals_each_site_alone(log_store: Any, first: date, last: date) -> None:
+    from loggest.store.clickhouse import FileEntry
+
+    records = generate(4000)
+    for r in records[::3]:
+        if r["site"] == SITES[0]:
+            r["site"] = ALIAS    # records keep the host they were served under
+    insert(log_store, records)
+    for n, (sites, q) in enumerate([([SITES[0]], 1), ([ALIAS], 2), ([SITES[0], ALIAS], 4), ([SITES[1]], 8),
+                                    ([], 16), ([SITES[1], "www.other.gouv.fr"], 32)], 1):
+        log_store.put_file(FileEntry(f"{n:064x}", n, f"f{n}.log", status="done", quarantined=q, sites=sites,
+                                     days=[first]))
+    spy = CountingClient(log_store.client)
+    got = stats_by_site(spy, SCOPES, first, last, top=5)
+    assert spy.statements == 8      # 8 statements for the 4 sites (stats: the same 8 for one)
+    assert list(got) == list(SCOPES)
+    assert got == {s: stats(log_store.client, hosts, first, last, top=5) for s, hosts in SCOPES.items()}
+    quarantined = {SITES[0]: 1 + 2 + 4 + 16, SITES[1]: 8 + 16 + 32, "www.other.gouv.fr": 16 + 32,
+                   "nobody.gouv.fr": 16}
+    for s, hosts in SCOPES.items():
+        assert got[s] == reference_stats(records, hosts, first, last, top=5, quarantined=quarantined[s])
+    a = got[SITES[0]]
+    assert a["requests"] > 0 and a["referring_sites"] and a["sites"] == [SITES[0], ALIAS]
+    assert got["nobody.gouv.fr"]["requests"] == 0 and got["nobody.gouv.fr"]["peak"] is None
+
+
+def test_overlapping_scopes_are_counted_in_each(log_store: Any) -> None:
+    """A host in two scopes (a site asked for alone and with another) counts in both: one
+    more batch, never a record given to only one of them."""
+    records = generate(2000)
+    insert(log_store, records)
+    first, last = date(2026, 10, 24), date(2026, 10, 27)
+    scopes = {"one": [SITES[0]], "both": [SITES[0], SITES[1]], "other": [SITES[1]], "dup": [SITES[1], SITES[1]]}
+    spy = CountingClient(log_store.client)
+    got = stats_by_site(spy, scopes, first, last, top=3)
+    assert spy.statements == 8 * 3   # {one, other}, {both}, {dup}
+    assert got == {s: stats(log_store.client, h, first, last, top=3) for s, h in scopes.items()}
+    assert got["both"]["requests"] == got["one"]["requests"] + got["other"]["requests"] > 0
+    assert stats_by_site(spy, {}, first, last) == {} and spy.statements == 8 * 3
+    with pytest.raises(ValueError, match="ends"):
+        stats_by_site(log_store.client, scopes, last, first)
