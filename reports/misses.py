@@ -24,7 +24,7 @@ tests require both to agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -62,10 +62,23 @@ def misses_by_rule(client: Any, sites: Sequence[str], first: date, last: date, p
     window holding the rule (None: a regular rule); ``with_rule``/``without_rule`` count
     requests with and without a logged rule id over the whole period, not only the rows
     shown (a rule with no miss is not a row)."""
-    sql, params = statement(sites, first, last)
-    groups = [(str(s), None if r is None else str(r), int(m), int(p), int(n))
-              for s, r, m, p, n in client.query(sql, parameters=params).result_rows]
-    return _shape(groups, policy, top)
+    return misses_by_rule_by_site(client, {"": sites}, first, last, policy, top)[""]
+
+
+def misses_by_rule_by_site(client: Any, scopes: Mapping[str, Sequence[str]], first: date, last: date,
+                           policy: Policy | None = None, top: int = 10) -> dict[str, dict[str, Any]]:
+    """``{site: misses_by_rule(client, list(hosts), first, last, policy, top)}`` for each site of
+    ``scopes`` (site → its hosts), in one statement for all the sites instead of one each
+    (about 11 ms of chDB per statement). The statement already groups by host, so each
+    site takes the rows of its own hosts; a host in two scopes counts in both."""
+    sql, params = statement(list(dict.fromkeys(h for hosts in scopes.values() for h in hosts)), first, last)
+    if not scopes:
+        return {}
+    by_host: dict[str, list[Group]] = {}
+    for s, r, m, p, n in client.query(sql, parameters=params).result_rows:
+        by_host.setdefault(str(s), []).append((str(s), None if r is None else str(r), int(m), int(p), int(n)))
+    return {site: _shape([g for h in dict.fromkeys(hosts) for g in by_host.get(h, ())], policy, top)
+            for site, hosts in scopes.items()}
 
 
 def reference_misses_by_rule(records: Iterable[dict[str, Any]], sites: Sequence[str], first: date, last: date,

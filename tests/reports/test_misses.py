@@ -13,7 +13,7 @@ import pytest
 
 from cache_rules.loader import load_policy_dir
 from cache_rules.model import Policy
-from reports.misses import misses_by_rule, reference_misses_by_rule, statement
+from reports.misses import misses_by_rule, misses_by_rule_by_site, reference_misses_by_rule, statement
 
 SITE = "www.a.gouv.fr"
 EVIL = "evil'); DROP TABLE records; --"
@@ -98,6 +98,28 @@ def test_sql_equals_reference(log_store: Any, policy: Policy, sites: list[str], 
         got = misses_by_rule(log_store.client, sites, first, last, pol, top)
         assert got == reference_misses_by_rule(records, sites, first, last, pol, top)
     assert log_store.rows("SELECT count() FROM records") == [(3000,)]      # the hostile name was only a value
+
+
+def test_by_site_equals_each_site_alone_in_one_statement(log_store: Any, policy: Policy) -> None:
+    records = generate(3000)
+    insert(log_store, records)
+    scopes = {SITE: [SITE, "a.gouv.fr"], "www.b.gouv.fr": ["www.b.gouv.fr"], EVIL: [EVIL],
+              "www.nobody.fr": ["www.nobody.fr"], "a and b": ["a.gouv.fr", "www.b.gouv.fr"]}   # overlapping
+    sent = []
+
+    class Spy:
+        def query(self, sql: str, parameters: dict[str, Any]) -> Any:
+            sent.append(sql)
+            return log_store.client.query(sql, parameters=parameters)
+
+    first, last = date(2026, 3, 28), date(2026, 3, 29)
+    for pol in (policy, None):
+        got = misses_by_rule_by_site(Spy(), scopes, first, last, pol, 3)
+        assert list(got) == list(scopes)
+        assert got == {s: misses_by_rule(log_store.client, h, first, last, pol, 3) for s, h in scopes.items()}
+        assert got == {s: reference_misses_by_rule(records, h, first, last, pol, 3) for s, h in scopes.items()}
+    assert len(sent) == 2 and got[SITE]["rows"] and got["www.nobody.fr"]["with_rule"] == 0
+    assert misses_by_rule_by_site(Spy(), {}, first, last) == {} and len(sent) == 2
 
 
 def test_hand_counted(log_store: Any, policy: Policy) -> None:
