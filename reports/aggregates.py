@@ -12,12 +12,12 @@ the statistics — never shown as 0. ``source`` says which table the figures com
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reports import metrics
-from reports.calendar import PARIS, days
+from reports.calendar import PARIS
 
 SOURCE_RECORDS = "records"
 SOURCE_DAILY = "daily"
@@ -28,17 +28,13 @@ UNAVAILABLE = ("time_taken_percentiles", "top_paths", "audience", "by_hour", "pe
 _DAY_FIELDS = ("requests", "bytes", "visitors", "timed", "hit", "miss", "pass", "error", "unknown",
                "hit_bytes", "miss_bytes", "pass_bytes", "s1xx", "s2xx", "s3xx", "s4xx", "s5xx")
 
+# By host and day over the period and the one before it (one statement for both, and for
+# every site of a batch): the sums add up over a site's hosts in Python.
 _SQL = f"""
-SELECT toString(day), {", ".join(f"sum({c})" for c in _DAY_FIELDS)}, sum(under_2s)
+SELECT site, toString(day), {", ".join(f"sum({c})" for c in _DAY_FIELDS)}, sum(under_2s)
 FROM daily FINAL
 WHERE site IN {{sites:Array(String)}} AND day >= {{first:Date}} AND day <= {{last:Date}}
-GROUP BY day ORDER BY day
-"""
-
-_QUARANTINED_SQL = """
-SELECT sum(quarantined) FROM files FINAL
-WHERE (status = 'done' OR (status = 'refused' AND notes = 'no_records'))
-  AND hasAny(days, {days:Array(Date)}) AND (empty(sites) OR hasAny(sites, {sites:Array(String)}))
+GROUP BY site, day ORDER BY day
 """
 
 
@@ -61,30 +57,54 @@ def _share(num: int, den: int) -> float | None:
     return None if den == 0 else num / den
 
 
-def _totals(client: Any, sites: Sequence[str], first: date, last: date) -> tuple[list[dict[str, Any]], int]:
-    rows = client.query(_SQL, parameters={"sites": list(sites), "first": first, "last": last}).result_rows
-    out = []
+def _sum_days(rows: list[tuple[Any, ...]], hosts: Sequence[str], first: str,
+              last: str) -> tuple[list[dict[str, Any]], int]:
+    """The days ``first``..``last`` (ISO) of ``hosts`` from the by-host rows, summed per day."""
+    mine = set(hosts)
+    out: dict[str, dict[str, Any]] = {}
     under = 0
-    for row in rows:
-        d = {"day": row[0], **{k: int(v) for k, v in zip(_DAY_FIELDS, row[1:-1], strict=True)}}
-        under += int(row[-1])
-        out.append(d)
-    return out, under
+    for host, day, *sums, under_2s in rows:
+        if host not in mine or not first <= day <= last:
+            continue
+        d = out.setdefault(day, {"day": day, **dict.fromkeys(_DAY_FIELDS, 0)})
+        for k, v in zip(_DAY_FIELDS, sums, strict=True):
+            d[k] += int(v)
+        under += int(under_2s)
+    return list(out.values()), under
 
 
 def stats_from_daily(client: Any, sites: Sequence[str], first: date, last: date) -> dict[str, Any]:
     """The figures of ``reports.metrics.stats`` that the daily aggregates hold."""
+    return stats_from_daily_by_site(client, {"": sites}, first, last)[""]
+
+
+def stats_from_daily_by_site(client: Any, scopes: Mapping[str, Sequence[str]], first: date,
+                             last: date) -> dict[str, dict[str, Any]]:
+    """``{site: stats_from_daily(client, list(hosts), first, last)}`` for each site of ``scopes``
+    (site → its hosts) in two statements for all the sites, not three per site (about 11 ms
+    of chDB per statement): the daily rows by host of the period and the one before, and the
+    quarantined lines by the hosts of the files."""
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
-    daily, under = _totals(client, sites, first, last)
+    if not scopes:
+        return {}
+    span = (last - first).days + 1
+    p_first, p_last = first - timedelta(days=span), first - timedelta(days=1)
+    hosts = list(dict.fromkeys(h for hs in scopes.values() for h in hs))
+    rows = client.query(_SQL, parameters={"sites": hosts, "first": p_first, "last": last}).result_rows
+    text, params = metrics.quarantine_statement(hosts, first, last)
+    files = client.query(text, parameters=params).result_rows
+    return {site: _from_daily(rows, files, sites, first, last, p_first, p_last)
+            for site, sites in scopes.items()}
+
+
+def _from_daily(rows: list[tuple[Any, ...]], files: list[tuple[Any, ...]], sites: Sequence[str], first: date,
+                last: date, p_first: date, p_last: date) -> dict[str, Any]:
+    daily, under = _sum_days(rows, sites, first.isoformat(), last.isoformat())
     tot = {k: sum(d[k] for d in daily) for k in _DAY_FIELDS}
     known = tot["hit"] + tot["miss"] + tot["pass"]
     known_bytes = tot["hit_bytes"] + tot["miss_bytes"] + tot["pass_bytes"]
-    (quarantined,), = client.query(_QUARANTINED_SQL, parameters={
-        "sites": list(sites), "days": list(days(first, last))}).result_rows
-    span = (last - first).days + 1
-    p_first, p_last = first - timedelta(days=span), first - timedelta(days=1)
-    prev, _ = _totals(client, sites, p_first, p_last)
+    prev, _ = _sum_days(rows, sites, p_first.isoformat(), p_last.isoformat())
     p_tot = {k: sum(d[k] for d in prev) for k in _DAY_FIELDS}
     p_known = p_tot["hit"] + p_tot["miss"] + p_tot["pass"]
     p_known_b = p_tot["hit_bytes"] + p_tot["miss_bytes"] + p_tot["pass_bytes"]
@@ -109,7 +129,7 @@ def stats_from_daily(client: Any, sites: Sequence[str], first: date, last: date)
         "cache": {k: tot[k] for k in ("hit", "miss", "pass", "error", "unknown")},
         "status": {f"{n}xx": tot[f"s{n}xx"] for n in range(1, 6)},
         "time_taken": {"records": tot["timed"], "under_2s": under, "p50": None, "p90": None, "p99": None},
-        "quarantined": int(quarantined or 0),
+        "quarantined": metrics.quarantined(files, sites),
         "days": daily,
         "previous": {"from": p_first.isoformat(), "to": p_last.isoformat(), "requests": p_tot["requests"],
                      "bytes": p_tot["bytes"], "visitors": p_visitors,
@@ -120,10 +140,19 @@ def stats_from_daily(client: Any, sites: Sequence[str], first: date, last: date)
 
 def period_stats(store: Any, sites: Sequence[str], first: date, last: date, top: int = 10) -> dict[str, Any]:
     """From the raw records when the whole period is within the raw retention, else from ``daily``."""
+    return period_stats_by_site(store, {"": sites}, first, last, top)[""]
+
+
+def period_stats_by_site(store: Any, scopes: Mapping[str, Sequence[str]], first: date, last: date,
+                         top: int = 10) -> dict[str, dict[str, Any]]:
+    """``{site: period_stats(store, list(hosts), first, last, top)}`` for each site of ``scopes``,
+    each statement run once for all the sites. One source for the whole batch, as the
+    cut-off depends on the period only: every site of a report reads the same table."""
     cutoff = raw_cutoff(store.now(), store.retention_months())
     if first >= cutoff:
-        return {**metrics.stats(store.client, sites, first, last, top), "source": SOURCE_RECORDS,
-                "unavailable": []}
-    data = stats_from_daily(store.client, sites, first, last)
-    data["raw_cutoff"] = cutoff.isoformat()
-    return data
+        return {site: {**data, "source": SOURCE_RECORDS, "unavailable": []}
+                for site, data in metrics.stats_by_site(store.client, scopes, first, last, top).items()}
+    by_site = stats_from_daily_by_site(store.client, scopes, first, last)
+    for data in by_site.values():
+        data["raw_cutoff"] = cutoff.isoformat()
+    return by_site

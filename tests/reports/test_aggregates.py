@@ -7,9 +7,17 @@ from datetime import date, datetime
 from typing import Any
 
 from reports import metrics
-from reports.aggregates import UNAVAILABLE, period_stats, raw_cutoff, stats_from_daily
+from reports.aggregates import UNAVAILABLE, period_stats, period_stats_by_site, raw_cutoff, stats_from_daily
 from reports.calendar import local_day
-from tests.reports.test_metrics import SITES, generate, insert, log_store  # noqa: F401  (fixture)
+from tests.reports.test_metrics import (
+    ALIAS,
+    SCOPES,
+    SITES,
+    CountingClient,
+    generate,
+    insert,
+    log_store,  # noqa: F401  (fixture)
+)
 
 SHARED = ("requests", "bytes", "visitors", "cdn_share", "origin_requests", "cache", "status", "quarantined")
 
@@ -67,3 +75,29 @@ def test_a_period_older_than_the_retention_reads_the_daily_table(log_store: Any)
     log_store.now = lambda: datetime(2026, 12, 1)
     recent = period_stats(log_store, SITES, first, last)
     assert (recent["source"], recent["unavailable"]) == ("records", [])
+
+
+def test_period_stats_by_site_equals_each_site_alone(log_store: Any) -> None:  # noqa: F811
+    records = generate(3000)
+    for r in records[::3]:
+        if r["site"] == SITES[0]:
+            r["site"] = ALIAS     # a site's alias: its own rows in daily, one site in the report
+    insert(log_store, records)
+    log_store.refresh_daily({(r["site"], local_day(r["time"])) for r in records})
+    first, last = date(2026, 3, 27), date(2026, 4, 1)
+    for now, source, statements in ((datetime(2026, 12, 1), "records", 8), (datetime(2027, 6, 1), "daily", 2)):
+        log_store.now = lambda now=now: now
+        spy = CountingClient(log_store.client)
+        got = period_stats_by_site(Batch(log_store, spy), SCOPES, first, last, top=4)
+        assert spy.statements == statements      # for the 4 sites, whichever the source
+        assert got == {s: period_stats(log_store, hosts, first, last, top=4) for s, hosts in SCOPES.items()}
+        assert {d["source"] for d in got.values()} == {source} and got[SITES[0]]["requests"] > 0
+        assert got["nobody.gouv.fr"]["requests"] == 0
+    assert got[SITES[0]]["visitors"] is None and got[SITES[1]]["visitors"] > 0   # two hosts: only a bound
+
+
+class Batch:
+    """The store, its queries counted."""
+
+    def __init__(self, store: Any, client: Any) -> None:
+        self.client, self.now, self.retention_months = client, store.now, store.retention_months
