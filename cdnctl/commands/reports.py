@@ -6,7 +6,7 @@ indicators are `reports.qs`; this module parses options and renders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,10 +26,10 @@ from reports import coverage as coverage_mod
 from reports import documents
 from reports import mail as mail_mod
 from reports import probe as probe_mod
-from reports.aggregates import period_stats
+from reports.aggregates import period_stats_by_site
 from reports.calendar import PARIS, days, month_bounds, paris_iso, parse_month
 from reports.config import ConfigError, ReportConfig, load_config
-from reports.misses import misses_by_rule
+from reports.misses import misses_by_rule_by_site
 from reports.qs import MIN_COVERAGE, Observations, QsReport, RequestTimes, history_window, qs_report
 from reports.qs_view import Words, record_table
 from reports.registers import (
@@ -581,18 +581,21 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %"
 
 
-def _with_misses(data: dict[str, Any], st: Any, hosts: list[str], first: date, last: date,
-                 policy: Policy | None) -> dict[str, Any]:
-    if data.get("source") == "records":   # the rule of each request is in the raw records only
-        data["misses_by_rule"] = misses_by_rule(st.client, hosts, first, last, policy)
-    return data
+def _with_misses(by_site: dict[str, dict[str, Any]], st: Any, scopes: Mapping[str, Sequence[str]],
+                 first: date, last: date, policy: Policy | None) -> dict[str, dict[str, Any]]:
+    """Adds each site's misses by rule, one statement for all the sites; only to figures from
+    the raw records (the rule of each request is not in the daily aggregates)."""
+    raw = {s: hosts for s, hosts in scopes.items() if by_site[s].get("source") == "records"}
+    for s, misses in misses_by_rule_by_site(st.client, raw, first, last, policy).items():
+        by_site[s]["misses_by_rule"] = misses
+    return by_site
 
 
 def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last: date, top: int = 10,
                          policy: Policy | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Statistics of the sites' hosts together, and each site's log coverage."""
-    hosts = [h for sc in scopes for h in sc.hosts]
-    data = _with_misses(period_stats(st, hosts, first, last, top), st, hosts, first, last, policy)
+    hosts = {"": [h for sc in scopes for h in sc.hosts]}
+    data = _with_misses(period_stats_by_site(st, hosts, first, last, top), st, hosts, first, last, policy)[""]
     per_site = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
     data["coverage"] = coverage_mod.combined(per_site)
     return data, per_site
@@ -600,11 +603,13 @@ def _stats_with_coverage(st: Any, scopes: Sequence[SiteScope], first: date, last
 
 def _stats_by_site(st: Any, scopes: Sequence[SiteScope], first: date, last: date,
                    policy: Policy | None = None) -> dict[str, dict[str, Any]]:
-    """Each site's statistics with its coverage (the manifest read once for all sites)."""
-    cov = coverage_mod.log_coverage(st, {sc.site: sc.hosts for sc in scopes}, list(days(first, last)))
-    return {sc.site: {**_with_misses(period_stats(st, list(sc.hosts), first, last), st, list(sc.hosts), first,
-                                     last, policy), "coverage": cov[sc.site]}
-            for sc in scopes}
+    """Each site's statistics with its coverage. Every statement runs once for all the sites,
+    the manifest is read once: the statements a monthly report sends no longer grow with the
+    number of sites (about 11 ms of chDB each; 50 sites asked one by one were 400 of them)."""
+    hosts = {sc.site: sc.hosts for sc in scopes}
+    cov = coverage_mod.log_coverage(st, hosts, list(days(first, last)))
+    by_site = _with_misses(period_stats_by_site(st, hosts, first, last), st, hosts, first, last, policy)
+    return {s: {**data, "coverage": cov[s]} for s, data in by_site.items()}
 
 
 def _missing_warning(cov: dict[str, Any], as_json: bool, what: str = "") -> bool:
