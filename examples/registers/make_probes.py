@@ -28,8 +28,8 @@ DOWN = [
 def rows() -> list[str]:
     start = datetime(2026, 4, 1, tzinfo=PARIS)
     end = datetime(2026, 5, 1, tzinfo=PARIS)
-    windows = [(s, datetime.fromisoformat(a).replace(tzinfo=PARIS), datetime.fromisoformat(b).replace(tzinfo=PARIS),
-                what) for s, a, b, what in DOWN]
+    windows = [(s, datetime.fromisoformat(a).replace(tzinfo=PARIS),
+                datetime.fromisoformat(b).replace(tzinfo=PARIS), what) for s, a, b, what in DOWN]
     out = ["site,at,ok,status,duration_s,error"]
     for site in SITES:
         t = start
