@@ -20,12 +20,11 @@ from reports.qs import (
     ProbeSpan,
     RequestTimes,
     clip,
-    merge,
     log_coverage,
+    merge,
     probe_outages,
     probe_spans,
     qs01,
-    qs02 as qs02_observed,
     qs03,
     qs04,
     qs05,
@@ -34,6 +33,9 @@ from reports.qs import (
     qs_report,
     request_times,
     subtract,
+)
+from reports.qs import (
+    qs02 as qs02_observed,
 )
 from reports.registers import Change, DetectedBy, Impact, Incident, Probe
 
