@@ -97,6 +97,7 @@ durations are given in seconds and as ``[h]:mm``. Text is always stored as text 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -104,7 +105,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reports.calendar import PARIS
 
@@ -126,6 +127,7 @@ UNITS: dict[str, str] = {
 _ENDINGS = sorted(UNITS, key=len, reverse=True)
 
 
+@functools.cache
 def unit_of(metric: str) -> str:
     """The unit a metric name carries (ValueError when it carries none)."""
     for end in _ENDINGS:
@@ -137,8 +139,7 @@ def unit_of(metric: str) -> str:
 Value = int | float | None
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One figure of the CSV, before ``report`` and ``period`` are added."""
 
     site: str
@@ -385,13 +386,6 @@ def rows(data: Mapping[str, Any]) -> list[Row]:
     return out
 
 
-def flat_rows(data: Mapping[str, Any]) -> list[list[Any]]:
-    """The CSV's rows as lists in :data:`CSV_HEADER` order (values as numbers or None)."""
-    kind, period = data["kind"], _period(data)
-    return [[kind, period, r.site, r.level, r.key, r.subkey, r.indicator, r.metric, r.value, r.status]
-            for r in rows(data)]
-
-
 CSV_FORMATS = {"fr": (";", ","), "en": (",", ".")}
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
 
@@ -424,8 +418,13 @@ def render_csv(data: Mapping[str, Any], lang: str = "fr") -> str:
     buf.write("\ufeff")
     writer = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for row in flat_rows(data):
-        writer.writerow([number_text(v, decimal) if i == 8 else safe_text(str(v)) for i, v in enumerate(row)])
+    # level, indicator, metric and status are this module's codes: only the site, the key and
+    # the subkey (paths, referrers, user agents from the logs) can need a leading "'".
+    kind, period = safe_text(str(data["kind"])), safe_text(_period(data))
+    safe = functools.cache(safe_text)
+    writer.writerows((kind, period, safe(r.site), r.level, safe(r.key), safe(r.subkey), r.indicator, r.metric,
+                      "" if (v := r.value) is None else str(v) if type(v) is int else number_text(v, decimal),
+                      r.status) for r in rows(data))
     return buf.getvalue()
 
 
@@ -559,8 +558,8 @@ def _paris(value: str | datetime) -> datetime:
 
 
 def _excel(kind: str, value: Any) -> Any:
-    """The value written to the cell for a column kind (None stays an empty cell)."""
-    if value is None or (value == "" and kind != "text"):
+    """The value written to the cell for a column kind (None and "" stay an empty cell)."""
+    if value is None or value == "":
         return None
     if kind == "date":
         return date.fromisoformat(value[:10]) if isinstance(value, str) else value
@@ -607,47 +606,74 @@ def sheet_title(text: str) -> str:
     return _SHEET_CHARS.sub("-", text)[:31]
 
 
-def write_table(wb: Any, title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
+class _Book:
+    """The XlsxWriter workbook being written, and its cell formats (one per number format and
+    wrapping, made once)."""
+
+    def __init__(self, path: Path) -> None:
+        import xlsxwriter
+
+        # Cells are written with write_string/write_number/write_datetime: a text is never
+        # turned into a formula, a number or a link.
+        self.wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False,
+                                                  "strings_to_numbers": False, "strings_to_urls": False})
+        self.bold = self.wb.add_format({"bold": True})
+        self._formats: dict[tuple[str | None, bool], Any] = {}
+
+    def format(self, number_format: str | None, wrap: bool) -> Any:
+        key = (number_format, wrap)
+        if key not in self._formats:
+            props: dict[str, Any] = {"num_format": number_format} if number_format else {}
+            if wrap:
+                props.update(valign="top", text_wrap=True)
+            self._formats[key] = self.wb.add_format(props) if props else None
+        return self._formats[key]
+
+
+def write_table(book: _Book, title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
                 lang: str) -> Any:
     """One sheet: a bold frozen header with a filter, typed and formatted cells, fitted widths;
     text wraps in a column capped at :data:`MAX_WIDTH`."""
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    ws = wb.create_sheet(sheet_title(title))
-    ws.append([c.header for c in columns])
+    ws = book.wb.add_worksheet(sheet_title(title))
+    n = len(columns)
+    kinds = [c.kind for c in columns]
     widths = [len(c.header) * 1.15 + 2 for c in columns]
-    texts: list[list[Any]] = [[] for _ in columns]
-    r = 1
+    texts: list[list[tuple[int, str, str | None]]] = [[] for _ in columns]
+    write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+    r = 0
     for values in rows:
         r += 1
-        for j, (col, raw) in enumerate(zip(columns, values, strict=True)):
-            kind, value = (raw.kind, raw.value) if isinstance(raw, Typed) else (col.kind, raw)
-            value = _excel(kind, value)
+        if len(values) != n:
+            raise ValueError(f"{title}: a row of {len(values)} values for {n} columns")
+        for j, raw in enumerate(values):
+            kind = kinds[j]
+            if type(raw) is Typed:
+                kind, raw = raw.kind, raw.value
+            value = _excel(kind, raw)
             if value is None:
                 continue
-            cell = ws.cell(row=r, column=j + 1, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"   # "=…" or "#N/A" from a log line is text, not a formula
-                texts[j].append(cell)
-            fmt = _format(kind, value, lang)
-            if fmt:
-                cell.number_format = fmt
-            widths[j] = max(widths[j], _shown_width(kind, value) + 2)
-    wrapped = Alignment(vertical="top", wrap_text=True)
-    for j, cell in enumerate(ws[1]):
-        cell.font = Font(bold=True)
-        ws.column_dimensions[get_column_letter(j + 1)].width = round(min(widths[j], MAX_WIDTH), 1)
-        if widths[j] > MAX_WIDTH:
-            for text in texts[j]:
-                text.alignment = wrapped
-    ws.freeze_panes = "A2"
+            number_format = _format(kind, value, lang)
+            if isinstance(value, str):   # written once the column's width says whether it wraps
+                texts[j].append((r, value, number_format))
+            elif isinstance(value, date | time):
+                write_datetime(r, j, value, book.format(number_format, False))
+            else:
+                write_number(r, j, value, book.format(number_format, False))
+            if (width := _shown_width(kind, value) + 2) > widths[j]:
+                widths[j] = width
+    for j, (col, width) in enumerate(zip(columns, widths, strict=True)):
+        ws.set_column(j, j, round(min(width, MAX_WIDTH), 1))
+        ws.write_string(0, j, col.header, book.bold)
+        wrap = width > MAX_WIDTH   # a capped column's texts wrap
+        for row, text, number_format in texts[j]:
+            # write_string: "=…" or "#N/A" from a log line is text, not a formula
+            write_string(row, j, text, book.format(number_format, wrap))
+    ws.freeze_panes(1, 0)
     # Printed in landscape, one page wide when that stays legible (about 250 characters).
-    ws.page_setup.orientation = "landscape"
+    ws.set_landscape()
     if sum(min(x, MAX_WIDTH) for x in widths) <= PRINT_WIDTH:
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{r}"
+        ws.fit_to_pages(1, 0)
+    ws.autofilter(0, 0, r, n - 1)
     return ws
 
 
@@ -997,25 +1023,15 @@ def _about_sheet(wb: Any, data: Mapping[str, Any], lang: str) -> None:
     write_table(wb, w["sh_about"], [Column(w["field"]), Column(w["value_col"])], rows, lang)
 
 
-def workbook(data: Mapping[str, Any], lang: str = "fr") -> Any:
-    """The report as an openpyxl workbook (see the module docstring for its sheets)."""
-    from openpyxl import Workbook
-
+def render_xlsx(data: Mapping[str, Any], path: Path, lang: str = "fr") -> None:
+    """The report as an XLSX workbook (see the module docstring for its sheets)."""
     if lang not in WORDS:
         raise ValueError(f"language {lang!r}: use one of {', '.join(WORDS)}")
-    wb = Workbook()
-    blank = wb.active
-    _traffic_sheets(wb, data, lang)
+    book = _Book(path)
+    _traffic_sheets(book, data, lang)
     qs = data.get("qs")
     if isinstance(qs, Mapping):
-        _QsSheets(wb, qs, lang).write()
-    _about_sheet(wb, data, lang)
-    if blank is not None:
-        wb.remove(blank)
-    wb.properties.title = f"{WORDS[lang].get(data['kind'], data['kind'])} — {_period(data)}"
-    wb.properties.language = lang
-    return wb
-
-
-def render_xlsx(data: Mapping[str, Any], path: Path, lang: str = "fr") -> None:
-    workbook(data, lang).save(path)
+        _QsSheets(book, qs, lang).write()
+    _about_sheet(book, data, lang)
+    book.wb.set_properties({"title": f"{WORDS[lang].get(data['kind'], data['kind'])} — {_period(data)}"})
+    book.wb.close()
