@@ -418,7 +418,7 @@ def note_text(ind: Mapping[str, Any], w: Words) -> str:
             f"{w.w['actual']} {w.duration(ind['unavailable_s'])} / {w.w['allowed'].lower()} "
             f"{w.duration(ind['allowed_unavailable_s'])}"
         )
-    if ind["id"] == "QS-03":
+    if ind["id"] == "QS-03" and "details" in ind:   # a per-site brief row has no records to count
         # A count rests on the register: say what it was read from, so 0 is not taken for a measurement.
         listed = len(ind["details"])
         parts.append(w.w["register"].format(n=listed, unit=w.plural(listed, "incident")))
