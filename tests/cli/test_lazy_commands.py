@@ -21,7 +21,7 @@ from cdnctl.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "sites"
-HEAVY = {"boto3", "botocore", "fastapi", "openpyxl", "chdb", "clickhouse_connect", "uvicorn",
+HEAVY = {"boto3", "botocore", "fastapi", "openpyxl", "xlsxwriter", "chdb", "clickhouse_connect", "uvicorn",
          "paramiko", "jinja2"}
 
 # The registration cdnctl/cli.py did before the lazy table, in the same order: the table
