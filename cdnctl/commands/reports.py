@@ -790,7 +790,8 @@ def report_weekly(settings: Settings | None, sites: tuple[str, ...], week: str, 
         raise CdnctlError(f"--week: {exc}", Exit.USAGE) from None
     chosen = _formats(formats)
     with opened(store) as st:
-        scopes = _scopes(settings, sites, _hosts_with_data(st))
+        # a site the report configuration names is declared, not a typo
+        scopes = _scopes(settings, sites, _hosts_with_data(st) | set(cfg.sites))
         by_site = _stats_by_site(st, scopes, first, last, _policy(settings))
     names = list(by_site)
     data = documents.weekly_data(by_site, week, datetime.now(UTC),
