@@ -269,7 +269,7 @@ def test_weekly_and_monthly_documents(env: dict[str, str], tmp_path: Path) -> No
     data = json.loads((out / "weekly-www.interieur.gouv.fr-2026-W15.json").read_text())
     assert data["sites"]["www.interieur.gouv.fr"]["requests"] == 70   # 6–12 April: all 70 lines
     assert data["sites"]["www.interieur.gouv.fr"]["coverage"]["complete"] is True
-    monthly = run("report", "monthly", "--month", "2026-04", "--out", str(out), "--format", "html,json",
+    monthly = run("report", "monthly", "--month", "2026-04", "--out", str(out), "--format", "html,json,xlsx,csv",
                   "--lang", "en", "--as-of", AS_OF, env=env)
     assert monthly.exit_code == 3, monthly.output   # written; no probe at all: QS-02 not measured
     assert "not measured (not enough data): QS-01, QS-02" in monthly.stderr
