@@ -45,7 +45,7 @@ def site_log_days(files: Iterable[Any], host_site: Mapping[str, str] | None = No
 
 
 _LAST_SQL = """
-SELECT site, argMax(name, updated_at), max(updated_at)
+SELECT site, argMax(name, (updated_at, name)), max(updated_at)  -- ties (same second): the last name
 FROM (SELECT arrayJoin(sites) AS site, name, updated_at FROM files FINAL WHERE status = 'done')
 WHERE site IN {sites:Array(String)}
 GROUP BY site
