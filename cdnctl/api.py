@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from cache_rules.loader import load_policy_dir
 from cache_rules.model import Policy
@@ -79,9 +79,10 @@ class FlushBody(BaseModel):
                             description="Full URLs (host = the site or an alias) or paths.")
     prefixes: list[str] = Field(default_factory=list, max_length=100, description="Path prefixes.")
     tags: list[str] = Field(default_factory=list, max_length=1000, description="Cache tags / surrogate keys.")
-    all: bool = Field(False, description="Everything the site has in cache.")
-    soft: bool = Field(False, description="Mark stale instead of removing, where the vendor can.")
-    wait: bool = Field(False, description="Answer when every vendor reports completion.")
+    # Strict: {"all": "yes"} or {"all": 1} must not flush a whole site by coercion.
+    all: StrictBool = Field(False, description="Everything the site has in cache (JSON true/false only).")
+    soft: StrictBool = Field(False, description="Mark stale instead of removing, where the vendor can.")
+    wait: StrictBool = Field(False, description="Answer when every vendor reports completion.")
 
 
 class Outcome(BaseModel):

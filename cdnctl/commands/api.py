@@ -85,6 +85,9 @@ def token_create(settings: Settings, name: str, sites: tuple[str, ...], expires:
         if not m:
             raise CdnctlError(f"--expires {expires!r}: expected Nd or Nh", Exit.USAGE)
         lifetime = timedelta(days=int(m[1])) if m[2] == "d" else timedelta(hours=int(m[1]))
+        if not lifetime:   # 0h would be read as "no expiry" further down: refuse it
+            raise CdnctlError(f"--expires {expires!r}: a lifetime is at least 1h (omit it for no expiry)",
+                              Exit.USAGE)
     journal = Journal()
     try:
         journal.check_writable()

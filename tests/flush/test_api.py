@@ -152,6 +152,11 @@ def test_a_good_token_of_a_known_id_but_wrong_secret_is_refused(api: Api) -> Non
     ({"urls": ["/a"], "unknown": 1}, "unknown"),
     ({"urls": "/a"}, "urls"),
     ({}, "nothing to flush"),
+    # a whole-site flush only from a JSON true: no coercion of "yes", 1 or "true"
+    ({"all": "yes"}, "all"),
+    ({"all": 1}, "all"),
+    ({"all": "true"}, "all"),
+    ({"urls": ["/a"], "soft": 1}, "soft"),
 ])
 def test_bad_bodies_are_422_and_flush_nothing(api: Api, body: object, why: str) -> None:
     resp = api.flush(body)
@@ -241,3 +246,21 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
                                 verify=str(cert), timeout=10)
         assert resp.status_code == 401
         assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_zero_lifetime_is_refused_not_read_as_no_expiry(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cdnctl.cli import cli
+
+    sites = Path(__file__).resolve().parents[2] / "examples" / "sites"
+    env = {"CDNCTL_STATE_DIR": str(tmp_path / "state"), "CDNCTL_POLICY_DIR": str(sites)}
+    for value in ("0h", "0d"):
+        result = CliRunner().invoke(cli, ["token", "create", "--name", "cms", "--site", "www.interieur.gouv.fr",
+                                          "--expires", value], env=env)
+        assert result.exit_code == 2 and "a lifetime is at least 1h" in result.stderr, result.output
+    assert not (tmp_path / "state" / "tokens.json").exists()    # nothing was written
+    ok = CliRunner().invoke(cli, ["token", "create", "--name", "cms", "--site", "www.interieur.gouv.fr",
+                                  "--expires", "1h", "--json"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "cms" in (tmp_path / "state" / "tokens.json").read_text()
