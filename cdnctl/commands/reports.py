@@ -339,13 +339,21 @@ def report() -> None:
 def _policy(settings: Settings | None) -> Policy | None:
     # The policy directory, when there is one, names sites that had no incident at all
     # (they still count in the overall availability), their aliases and the rules' TTLs.
+    # Read once per command (site resolution, aliases, TTLs all ask): a 10,000-rule
+    # directory takes seconds to load and validate.
     if settings is None or not Path(settings.policy_dir).is_dir():
         return None
-    try:
-        result = settings.load()
-    except CdnctlError:
-        return None
-    return result.policy if result.ok else None
+    ctx = click.get_current_context(silent=True)
+    memo: dict[str, Any] = ctx.meta if ctx is not None else {}
+    key = f"cdnctl.reports.policy:{Path(settings.policy_dir).resolve()}"
+    if key not in memo:
+        try:
+            result = settings.load()
+        except CdnctlError:
+            memo[key] = None
+        else:
+            memo[key] = result.policy if result.ok else None
+    return memo[key]
 
 
 def _policy_aliases(settings: Settings | None) -> dict[str, tuple[str, ...]]:
